@@ -1,0 +1,61 @@
+-- smoke.lua - drive the real daemon through one connection, two messages.
+-- Run by smoke.sh: miltertest -D sock=PATH -s smoke.lua
+
+local function check(cond, what)
+	if not cond then error(what, 2) end
+end
+
+local function run()
+	local conn = mt.connect("unix:" .. sock, 40, 0.25)
+	check(conn ~= nil, "mt.connect() failed")
+
+	-- the milter asks for the least the decision needs
+	for _, opt in ipairs({ SMFIP_NOHELO, SMFIP_NOBODY, SMFIP_NOEOH, SMFIP_NODATA,
+			       SMFIP_NOUNKNOWN, SMFIP_NR_CONN, SMFIP_NR_MAIL, SMFIP_NR_HDR }) do
+		check(mt.test_option(conn, opt), "protocol option " .. opt .. " not negotiated")
+	end
+	check(not mt.test_option(conn, SMFIP_NORCPT), "RCPT must not be skipped")
+	check(mt.test_action(conn, SMFIF_ADDHDRS), "SMFIF_ADDHDRS not negotiated")
+	check(mt.test_action(conn, SMFIF_CHGHDRS), "SMFIF_CHGHDRS not negotiated")
+
+	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.2", "j", "mx2.example.test")
+	check(mt.conninfo(conn, "client.example", "192.0.2.7") == nil, "mt.conninfo() failed")
+
+	-- message 1: carries a forged copy of our header
+	mt.macro(conn, SMFIC_MAIL, "i", "4XyZ1", "{auth_authen}", "")
+	check(mt.mailfrom(conn, "<sender@example.net>") == nil, "mt.mailfrom() failed")
+	mt.macro(conn, SMFIC_RCPT, "i", "4XyZ1", "{rcpt_addr}", "user@example.org")
+	check(mt.rcptto(conn, "<user@example.org>") == nil, "mt.rcptto() failed")
+	check(mt.getreply(conn) == SMFIR_CONTINUE, "RCPT: expected continue")
+	check(mt.header(conn, "Subject", "smoke") == nil, "mt.header() failed")
+	check(mt.header(conn, "x-mx-bypass", "bypass; forged") == nil, "mt.header() failed")
+	check(mt.eom(conn) == nil, "mt.eom() failed")
+	check(mt.getreply(conn) == SMFIR_CONTINUE, "EOM: expected continue")
+	check(mt.eom_check(conn, MT_HDRDELETE, "X-MX-Bypass"), "forged header not deleted")
+	check(not mt.eom_check(conn, MT_HDRADD), "no header should be added")
+
+	-- message 2 on the same connection: clean, authenticated
+	mt.macro(conn, SMFIC_MAIL, "i", "4XyZ2", "{auth_authen}", "alice")
+	check(mt.mailfrom(conn, "<alice@example.net>") == nil, "mt.mailfrom() failed")
+	mt.macro(conn, SMFIC_RCPT, "i", "4XyZ2")
+	check(mt.rcptto(conn, "<bob@Example.ORG>") == nil, "mt.rcptto() failed")
+	check(mt.getreply(conn) == SMFIR_CONTINUE, "RCPT 2: expected continue")
+	check(mt.header(conn, "Subject", "clean") == nil, "mt.header() failed")
+	check(mt.eom(conn) == nil, "mt.eom() 2 failed")
+	check(mt.getreply(conn) == SMFIR_CONTINUE, "EOM 2: expected continue")
+	check(not mt.eom_check(conn, MT_HDRDELETE), "nothing to delete in message 2")
+
+	-- message 3 aborted before its end (RSET)
+	mt.macro(conn, SMFIC_MAIL, "i", "4XyZ3")
+	check(mt.mailfrom(conn, "<carol@example.net>") == nil, "mt.mailfrom() failed")
+	check(mt.abort(conn) == nil, "mt.abort() failed")
+
+	mt.disconnect(conn)
+end
+
+local ok, err = pcall(run)
+if not ok then
+	mt.echo("smoke.lua: " .. tostring(err))
+	os.exit(1)
+end
+mt.echo("smoke.lua: passed")

@@ -1,0 +1,28 @@
+#!/bin/bash
+# smoke.sh - the real daemon on a unix socket, driven by miltertest:
+# negotiation, connect, mail, rcpt, headers, end of message, abort, stop.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$MILTERTEST" ] || skip "miltertest not installed"
+
+printf 'Syslog no\nLogLevel debug\n' > "$T/milter.conf"
+start_milter "$T/milter.conf"
+
+"$MILTERTEST" -D sock="$SOCK" -s "$top_srcdir/tests/integration/smoke.lua" \
+	> "$T/mt.out" 2>&1 || { cat "$T/mt.out" "$T/milter.log"; fail "miltertest script failed"; }
+pass "miltertest script: negotiation, replies and header removal"
+
+log_has 'conn[0-9]+: connect from client\.example \[192\.0\.2\.7\] to 127\.0\.0\.2' \
+	|| fail "connect not logged with client and local address"
+pass "connect logged with client and local address"
+log_has '4XyZ1: rcpt <user@example\.org>$' || fail "rcpt of message 1 not logged with queue id"
+log_has '4XyZ2: rcpt <bob@Example\.ORG> \(authenticated\)$' \
+	|| fail "authenticated rcpt of message 2 not logged"
+pass "recipients logged with queue ids, authentication seen"
+log_has '4XyZ1: removed 1 incoming X-MX-Bypass header' || fail "header removal not logged"
+pass "forged header removal logged"
+
+stop_milter || fail "milter exited non-zero on SIGTERM"
+[ ! -e "$SOCK" ] || fail "socket left behind after stop"
+log_has 'stopped$' || fail "stop not logged"
+pass "clean stop on SIGTERM, socket removed"
