@@ -39,4 +39,6 @@ bool cidr_list_add(struct cidr_list *l, const struct cidr *c);
 bool cidr_list_match(const struct cidr_list *l, const struct netaddr *a);
 void cidr_list_free(struct cidr_list *l);
 
+bool netaddr_interfaces(struct cidr_list *out);
+
 #endif

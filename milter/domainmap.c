@@ -10,6 +10,11 @@
  *	at most 253 octets in all. Anything else is refused, so a malformed
  *	name never reaches DNS, a log line or a header.
  *
+ *	domain_of_address() finds the domain of an envelope address as MTAs
+ *	pass it (<user@example.org>, with source routes and quoted local
+ *	parts), and says whether it is a name, an address literal, missing or
+ *	malformed: only names are ever looked up.
+ *
  *	A domain map holds patterns with a value each: "example.org" matches
  *	that domain only, ".example.org" matches its subdomains. Lookups try
  *	the exact name first, then ever shorter parents, so the most specific
@@ -52,6 +57,41 @@ bool domain_normalize(const char *in, size_t len, char *out, size_t outlen)
 	}
 	out[len] = '\0';
 	return true;
+}
+
+/* domain_classify - a domain as written: name, literal or malformed */
+enum domain_kind domain_classify(const char *domain, size_t len, char *out, size_t outlen)
+{
+	if (len == 0)
+		return DOMAIN_MISSING;
+	if (domain[0] == '[')
+		return domain[len - 1] == ']' ? DOMAIN_LITERAL : DOMAIN_MALFORMED;
+	return domain_normalize(domain, len, out, outlen) ? DOMAIN_NAME : DOMAIN_MALFORMED;
+}
+
+/* domain_of_address - the domain of an envelope address */
+enum domain_kind domain_of_address(const char *addr, char *out, size_t outlen)
+{
+	const char *start = addr, *end = addr + strlen(addr), *at = NULL;
+
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (start < end && *start == '<') {
+		if (end[-1] != '>')
+			return DOMAIN_MALFORMED;
+		start++;
+		end--;
+	}
+	/* the domain follows the last '@'; a domain never holds one, a quoted
+	 * local part or a source route (<@a,@b:user@c>) may */
+	for (const char *p = start; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return DOMAIN_MISSING;
+	return domain_classify(at + 1, (size_t)(end - at - 1), out, outlen);
 }
 
 /* domain_map_add - append a normalised pattern; false when out of memory */

@@ -49,6 +49,7 @@
 #include <libmilter/mfapi.h>
 
 #include "callbacks.h"
+#include "check.h"
 #include "config.h"
 #include "log.h"
 #include "netaddr.h"
@@ -416,13 +417,14 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (opts.check_domain) {
-		fprintf(stderr, PROGNAME ": -t: check mode is not available in this version\n");
-		config_free(cfg);
-		return 2;
-	}
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
 		log_fatal("c-ares: library initialisation failed");
+	if (opts.check_domain) {
+		status = check_domain(cfg, opts.check_domain, opts.local_addr, opts.client_addr);
+		config_free(cfg);
+		ares_library_cleanup();
+		return status;
+	}
 
 	open_socket(cfg);
 	if (!opts.foreground)

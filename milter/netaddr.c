@@ -19,6 +19,7 @@
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,4 +233,25 @@ void cidr_list_free(struct cidr_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+}
+
+/* netaddr_interfaces - every address of this host's interfaces, each as a
+ * host network; false if they cannot be read */
+bool netaddr_interfaces(struct cidr_list *out)
+{
+	struct ifaddrs *ifs;
+
+	cidr_list_free(out);
+	if (getifaddrs(&ifs) != 0)
+		return false;
+	for (struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
+		struct cidr c;
+		if (!netaddr_from_sockaddr(i->ifa_addr, &c.addr))
+			continue;
+		c.prefix = c.addr.family == AF_INET ? 32 : 128;
+		if (!cidr_list_add(out, &c))
+			break;
+	}
+	freeifaddrs(ifs);
+	return true;
 }

@@ -1,0 +1,49 @@
+#!/bin/bash
+# dns_faults.sh - DNS that does not answer, refuses, or is asked by many
+# threads at once.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dns_lib.sh"
+
+# A silent server: error within DnsTimeout x DnsTries plus a small margin.
+start_blackhole
+printf 'Syslog no\nDnsServers 127.0.0.1:%s\nDnsTimeout 400\nDnsTries 2\n' "$BLACKHOLE_PORT" >"$T/silent.conf"
+t0=$(date +%s%N)
+"$MILTER" -c "$T/silent.conf" -t two.mxb.test -a 127.0.0.12 >"$T/out" 2>&1
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $rc = 1 ] || { cat "$T/out"; fail "silent server: exit $rc, expected 1"; }
+grep -q '^lookup: timeout ' "$T/out" || { cat "$T/out"; fail "silent server: not a timeout"; }
+grep -q '^verdict: error$' "$T/out" || fail "silent server: verdict not error"
+[ $ms -ge 700 ] && [ $ms -le 1300 ] || fail "silent server: answered after $ms ms, expected about 800 (400 ms x 2)"
+pass "silent server: verdict error after $ms ms (DnsTimeout 400 x DnsTries 2)"
+
+# DecisionTimeout below that: it wins.
+printf 'DecisionTimeout 300\n' >>"$T/silent.conf"
+t0=$(date +%s%N)
+"$MILTER" -c "$T/silent.conf" -t two.mxb.test -a 127.0.0.12 >"$T/out" 2>&1
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+grep -q '^lookup: timeout ' "$T/out" || fail "decision timeout: not a timeout"
+[ $ms -le 600 ] || fail "decision timeout: answered after $ms ms, expected about 300"
+pass "DecisionTimeout 300 ends the lookup after $ms ms"
+
+# Nothing listening: refused at once, an error too, no waiting.
+printf 'Syslog no\nDnsServers 127.0.0.1:9\nDnsTimeout 2000\n' >"$T/refused.conf"
+t0=$(date +%s%N)
+"$MILTER" -c "$T/refused.conf" -t two.mxb.test >"$T/out" 2>&1
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $rc = 1 ] && grep -q '^verdict: error$' "$T/out" || { cat "$T/out"; fail "refused: no error verdict"; }
+[ $ms -le 1000 ] || fail "refused: took $ms ms"
+pass "no server listening: verdict error after $ms ms"
+
+# 50 threads, one cold domain, one shared cache: exactly one MX query.
+start_dnsmasq --mx-host=storm.test,mx1.storm.test,10 --host-record=mx1.storm.test,127.0.0.11
+printf 'Syslog no\nDnsServers 127.0.0.1:%s\n' "$DNSMASQ_PORT" >"$T/storm.conf"
+"$TOOLS/storm" "$T/storm.conf" storm.test 50 >"$T/storm.out" 2>&1 || { cat "$T/storm.out"; fail "storm failed"; }
+cat "$T/storm.out"
+grep -q 'threads=50 leaders=1 joined=49 hits=0 timeouts=0 found=50 other=0' "$T/storm.out" \
+	|| fail "storm: not one leader and 49 joined"
+sleep 0.2
+n=$(grep -c 'query\[MX\] storm.test from' "$T/dnsmasq.log")
+[ "$n" = 1 ] || { cat "$T/dnsmasq.log"; fail "storm: the DNS server saw $n MX queries"; }
+pass "50 threads asking for one cold domain: 1 MX query at the server, 49 waited for it"
