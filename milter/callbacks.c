@@ -17,6 +17,12 @@
  *	which libmilter calls once on every path. Per-message state (struct
  *	msg) is made at MAIL and freed at end of message, abort or close.
  *
+ *	At RCPT each recipient domain gets its verdict (decide.c); a bypass
+ *	gets the Action of its domain: tag (the header at end of message,
+ *	once, naming every bypassed domain), tempfail (451 for that recipient
+ *	only, and with RetryAfter a retry accepted and tagged), reject (550
+ *	for that recipient only) or log. One log line per recipient.
+ *
  *	Any internal failure fails open: the callback accepts and logs.
  */
 
@@ -29,18 +35,38 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <libmilter/mfapi.h>
 
 #include "callbacks.h"
+#include "clock.h"
 #include "config.h"
+#include "decide.h"
 #include "log.h"
 #include "netaddr.h"
+#include "retry.h"
+#include "stats.h"
+
+#define MAX_TAGS 8			/* bypassed domains named in one header */
+#define HEADER_MAX 900			/* a header line stays under 998 octets */
+
+/* One bypassed domain, for the header. */
+struct tag {
+	char domain[DOMAIN_MAXLEN + 1];
+	char via[DOMAIN_MAXLEN + 1];
+	unsigned via_pref;
+	char reachable[DOMAIN_MAXLEN + 1];
+	unsigned reachable_pref;
+};
 
 struct msg {
 	bool authenticated;
 	unsigned rcpts;
 	unsigned header_copies;		/* copies of HeaderName that arrived */
+	unsigned ntags;
+	unsigned tags_dropped;		/* beyond MAX_TAGS */
+	struct tag tags[MAX_TAGS];
 };
 
 struct conn {
@@ -50,10 +76,39 @@ struct conn {
 	struct netaddr client;
 	struct netaddr local;		/* family 0: not known */
 	unsigned long steps;		/* negotiated protocol flags */
+	struct resolver *resolver;	/* made on the first cache miss */
 	struct msg *msg;
 };
 
 static atomic_ulong next_conn_id = 1;
+static atomic_uint open_conns;		/* contexts not yet closed */
+static struct services *services;
+static struct cidr_list interfaces;	/* read once, at start-up */
+
+/* callbacks_init - the shared services, before the milter starts */
+void callbacks_init(struct services *s)
+{
+	services = s;
+	if (!netaddr_interfaces(&interfaces))
+		log_warning("milter: cannot read the interface addresses");
+}
+
+/* callbacks_done - after the milter stopped: libmilter does not wait for
+ * its connection threads, so wait up to timeout_ms for them to close before
+ * the shared state goes; false if some are still open (then keep it) */
+bool callbacks_done(unsigned timeout_ms)
+{
+	uint64_t end = clock_ms() + timeout_ms;
+
+	while (atomic_load(&open_conns) > 0 && clock_ms() < end)
+		nanosleep(&(struct timespec){ 0, 20 * 1000000L }, NULL);
+	if (atomic_load(&open_conns) > 0) {
+		log_warning("milter: %u connection(s) still open at stop", atomic_load(&open_conns));
+		return false;
+	}
+	cidr_list_free(&interfaces);
+	return true;
+}
 
 /* reply - what a step with an optional no-reply flag returns */
 static sfsistat reply(const struct conn *c, unsigned long nr_flag)
@@ -82,8 +137,10 @@ static void msg_free(struct conn *c)
 static void conn_free(struct conn *c)
 {
 	msg_free(c);
+	resolver_free(c->resolver);
 	config_release(c->cfg);
 	free(c);
+	atomic_fetch_sub(&open_conns, 1);
 }
 
 /* cb_negotiate - ask for the least: steps, replies and macros */
@@ -107,6 +164,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		free(c);
 		return SMFIS_CONTINUE;
 	}
+	atomic_fetch_add(&open_conns, 1);
 	*pf1 |= f1 & noreply;
 	c->steps = *pf1;
 	c->id = atomic_fetch_add(&next_conn_id, 1);
@@ -176,22 +234,148 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return reply(c, SMFIP_NR_MAIL);
 }
 
-/* cb_envrcpt - one recipient */
+/* action_for - the Action of a domain: ActionMap, else Action */
+static enum action action_for(const struct config *cfg, const char *domain)
+{
+	const struct domain_entry *e = domain_map_find(&cfg->action_map, domain);
+
+	return e != NULL ? (enum action)e->value : cfg->action;
+}
+
+/* add_tag - remember a bypassed domain for the header, once */
+static void add_tag(struct msg *m, const char *domain, const struct decision *d)
+{
+	const struct mx_entry *via = &d->mx->v[d->result.via];
+	const struct mx_entry *up = &d->mx->v[d->result.reachable];
+	struct tag *t;
+
+	for (unsigned i = 0; i < m->ntags; i++)
+		if (strcmp(m->tags[i].domain, domain) == 0)
+			return;
+	if (m->ntags == MAX_TAGS) {
+		m->tags_dropped++;
+		return;
+	}
+	t = &m->tags[m->ntags++];
+	log_sanitize(t->domain, sizeof(t->domain), domain);
+	log_sanitize(t->via, sizeof(t->via), via->host);
+	t->via_pref = via->pref;
+	log_sanitize(t->reachable, sizeof(t->reachable), up->host);
+	t->reachable_pref = up->pref;
+}
+
+/* set_reply - an SMTP reply with ReplyText; '%' is special to libmilter */
+static void set_reply(SMFICTX *ctx, const struct conn *c, const char *code, const char *xcode)
+{
+	char text[2 * 400 + 1];
+	size_t n = 0;
+
+	for (const char *p = c->cfg->reply_text; *p != '\0' && n + 2 < sizeof(text); p++) {
+		if (*p == '%')
+			text[n++] = '%';
+		text[n++] = *p;
+	}
+	text[n] = '\0';
+	if (smfi_setreply(ctx, (char *)code, (char *)xcode, text) != MI_SUCCESS)
+		log_warning("%s: could not set the %s reply text", c->tag, code);
+}
+
+/* log_decision - the one line per checked recipient */
+static void log_decision(const struct conn *c, const char *domain, const struct decision *d,
+			 const char *action)
+{
+	const struct verdict_result *r = &d->result;
+	char client[NETADDR_STRLEN], line[1400];
+	size_t n;
+	int level = r->verdict == VERDICT_EXEMPT && strcmp(r->reason, "domain-not-listed") == 0
+		? LOG_DEBUG : LOG_INFO;
+
+	if (!log_enabled(level))
+		return;
+	n = (size_t)snprintf(line, sizeof(line), "rcpt-domain=%s client=%s verdict=%s action=%s",
+			     domain, netaddr_format(&c->client, client, sizeof(client)),
+			     verdict_name(r->verdict), action);
+	if (d->mx != NULL && d->rank.has_self) {
+		n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0,
+				      " rank=%u", d->rank.rank);
+		for (size_t i = 0; i < d->mx->n && d->mx->v[i].pref < d->rank.rank; i++)
+			n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0,
+					      "%s%s", i == 0 ? " better=" : ",", d->mx->v[i].host);
+	}
+	if (r->reachable >= 0)
+		n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0,
+				      " reachable=%s", d->mx->v[r->reachable].host);
+	if (n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " reason=%s", r->reason);
+	if (level == LOG_DEBUG)
+		log_debug("%s: %s", c->tag, line);
+	else
+		log_info("%s: %s", c->tag, line);
+}
+
+/* cb_envrcpt - one recipient: verdict, action, log line */
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	char rcpt[320];
+	const struct config *cfg;
+	char domain[DOMAIN_MAXLEN + 1];
+	struct decision d;
+	struct decision_input in;
+	const char *action = "accept";
+	sfsistat rc = SMFIS_CONTINUE;
 
-	if (c == NULL || c->msg == NULL)
+	if (c == NULL || c->msg == NULL || argv[0] == NULL)
 		return SMFIS_CONTINUE;
+	cfg = c->cfg;
 	conn_update_tag(ctx, c);
 	c->msg->rcpts++;
-	if (log_enabled(LOG_DEBUG)) {
-		log_sanitize(rcpt, sizeof(rcpt), argv[0] ? argv[0] : "");
-		log_debug("%s: rcpt %s%s", c->tag, rcpt,
-			  c->msg->authenticated ? " (authenticated)" : "");
+	in = (struct decision_input){
+		.domain = domain,
+		.kind = domain_of_address(argv[0], domain, sizeof(domain)),
+		.client = c->client,
+		.local = c->local,
+		.interfaces = &interfaces,
+		.authenticated = c->msg->authenticated,
+		.deadline_ms = clock_ms() + cfg->decision_timeout_ms,
+	};
+	if (in.kind != DOMAIN_NAME)
+		snprintf(domain, sizeof(domain), "%s", in.kind == DOMAIN_LITERAL ? "[literal]"
+			 : in.kind == DOMAIN_MISSING ? "-" : "[malformed]");
+	decide(cfg, services, &c->resolver, &in, &d);
+	stats_add(STAT_RCPTS);
+	stats_add(STAT_VERDICT + d.result.verdict);
+
+	if (d.result.verdict == VERDICT_BYPASS) {
+		enum action a = action_for(cfg, domain);
+		if (a == ACTION_TEMPFAIL && cfg->retry_after > 0
+		    && retry_check(services->retry, &c->client, cfg->retry_prefix4, cfg->retry_prefix6,
+				   domain, cfg->retry_after, cfg->retry_expire) == RETRY_ACCEPT) {
+			/* a retry after RetryAfter: what a real MTA does */
+			add_tag(c->msg, domain, &d);
+			stats_add(STAT_RETRY_ACCEPTED);
+			action = "retry-accept";
+		} else if (a == ACTION_TEMPFAIL) {
+			set_reply(ctx, c, "451", "4.7.1");
+			stats_add(STAT_TEMPFAILED);
+			action = "tempfail";
+			rc = SMFIS_TEMPFAIL;
+		} else if (a == ACTION_REJECT) {
+			set_reply(ctx, c, "550", "5.7.1");
+			stats_add(STAT_REJECTED);
+			action = "reject";
+			rc = SMFIS_REJECT;
+		} else if (a == ACTION_TAG) {
+			add_tag(c->msg, domain, &d);
+			stats_add(STAT_TAGGED);
+			action = "tag";
+		} else {
+			stats_add(STAT_LOGGED);
+			action = "log";
+		}
 	}
-	return SMFIS_CONTINUE;
+	log_decision(c, domain, &d, action);
+	decision_clear(&d);
+	return rc;
 }
 
 /* cb_header - count the copies of our header a sender brought along */
@@ -207,7 +391,35 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	return reply(c, SMFIP_NR_HDR);
 }
 
-/* cb_eom - remove forged copies of our header */
+/* add_header - "bypass; domain=D; via=H (pref N); reachable=H (pref N)",
+ * one group per bypassed domain; every value is a normalised host name */
+static void add_header(SMFICTX *ctx, const struct conn *c)
+{
+	const struct msg *m = c->msg;
+	char value[HEADER_MAX + 64];
+	size_t n = (size_t)snprintf(value, sizeof(value), "bypass");
+	unsigned shown = 0;
+
+	for (unsigned i = 0; i < m->ntags; i++, shown++) {
+		const struct tag *t = &m->tags[i];
+		char group[4 * DOMAIN_MAXLEN];
+		size_t len = (size_t)snprintf(group, sizeof(group),
+					      "; domain=%s; via=%s (pref %u); reachable=%s (pref %u)",
+					      t->domain, t->via, t->via_pref, t->reachable,
+					      t->reachable_pref);
+		if (n + len > HEADER_MAX)
+			break;
+		memcpy(value + n, group, len + 1);
+		n += len;
+	}
+	if (shown < m->ntags + m->tags_dropped)
+		snprintf(value + n, sizeof(value) - n, "; more=%u",
+			 m->ntags + m->tags_dropped - shown);
+	if (smfi_addheader(ctx, c->cfg->header_name, value) != MI_SUCCESS)
+		log_warning("%s: could not add the %s header", c->tag, c->cfg->header_name);
+}
+
+/* cb_eom - remove forged copies of our header, then add ours */
 static sfsistat cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
@@ -223,6 +435,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	if (c->msg->header_copies > 0)
 		log_info("%s: removed %u incoming %s header(s)", c->tag,
 			 c->msg->header_copies, c->cfg->header_name);
+	if (c->msg->ntags > 0)
+		add_header(ctx, c);
 	msg_free(c);
 	return SMFIS_CONTINUE;
 }

@@ -51,8 +51,10 @@
 #include "callbacks.h"
 #include "check.h"
 #include "config.h"
+#include "decide.h"
 #include "log.h"
 #include "netaddr.h"
+#include "stats.h"
 
 #define PROGNAME "mxbypass-milter"
 
@@ -71,6 +73,7 @@ struct options {
 
 static int signal_pipe[2] = { -1, -1 };
 static pthread_t main_thread;
+static struct services services;
 
 /* usage - the synopsis, to stdout for -h, stderr for mistakes */
 static void usage(FILE *out)
@@ -317,6 +320,7 @@ static void reload(const struct options *opts)
 	if (config_reload(opts->config_path, opts->config_named, &diag)) {
 		struct config *cfg = config_current();
 		log_setup(cfg->syslog, cfg->syslog_facility, cfg->log_level, opts->log_stderr);
+		services_configure(&services, cfg);
 		log_notice("config: reloaded %s", cfg->path ? cfg->path : "(built-in defaults)");
 		config_release(cfg);
 	} else {
@@ -374,7 +378,7 @@ static int serve(const struct options *opts, int ready_fd)
 		if (sig == SIGHUP) {
 			reload(opts);
 		} else if (sig == SIGUSR1) {
-			log_info("stats: requested by SIGUSR1");
+			stats_log();
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_notice("stopping on signal %d", sig);
 			smfi_stop();
@@ -434,6 +438,9 @@ int main(int argc, char **argv)
 	/* read at start-up only: a reload does not move them */
 	pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
 	socket = strdup(cfg->socket);
+	if (!services_init(&services, cfg))
+		log_fatal("milter: out of memory for the caches");
+	callbacks_init(&services);
 	config_install(cfg);
 
 	status = serve(&opts, ready_fd);
@@ -442,7 +449,10 @@ int main(int argc, char **argv)
 		log_warning("daemon: cannot remove PID file %s: %s", pidfile, strerror(errno));
 	if (socket != NULL && socket_path(socket) != NULL)
 		unlink(socket_path(socket));
+	stats_log();
 	log_notice("stopped");
+	if (callbacks_done(5000))
+		services_free(&services);
 	free(pidfile);
 	free(socket);
 	config_install(NULL);

@@ -94,6 +94,24 @@ bool netaddr_from_sockaddr(const struct sockaddr *sa, struct netaddr *out)
 	return false;
 }
 
+/* netaddr_to_sockaddr - a socket address for connect() */
+socklen_t netaddr_to_sockaddr(const struct netaddr *a, unsigned port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		memcpy(&in->sin_addr, a->bytes, 4);
+		return sizeof(*in);
+	}
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	in6->sin6_family = AF_INET6;
+	in6->sin6_port = htons((uint16_t)port);
+	memcpy(&in6->sin6_addr, a->bytes, 16);
+	return sizeof(*in6);
+}
+
 /* netaddr_format - text form of an address, "-" for none */
 const char *netaddr_format(const struct netaddr *a, char *buf, size_t len)
 {

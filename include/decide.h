@@ -1,0 +1,53 @@
+/*
+ * decide.h - one recipient domain: gather the facts, reach the verdict.
+ */
+#ifndef MXB_DECIDE_H
+#define MXB_DECIDE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "domainmap.h"
+#include "mxset.h"
+#include "verdict.h"
+
+struct cache;
+struct config;
+struct prober;
+struct resolver;
+struct retry;
+
+/* What every connection shares: made once, kept across reloads. */
+struct services {
+	struct cache *mxsets;
+	struct prober *prober;
+	struct retry *retry;
+};
+
+struct decision_input {
+	const char *domain;		/* normalised, when kind is DOMAIN_NAME */
+	enum domain_kind kind;
+	struct netaddr client;
+	struct netaddr local;		/* family 0: unknown */
+	const struct cidr_list *interfaces;	/* when local is unknown */
+	bool authenticated;
+	uint64_t deadline_ms;
+};
+
+struct decision {
+	struct verdict_result result;
+	struct mxset *mx;		/* held; NULL when not looked up */
+	bool cached;			/* the MX set came from the cache */
+	struct mx_rank rank;
+	enum probe_state probes[MX_MAX_ENTRIES];
+};
+
+bool services_init(struct services *s, const struct config *cfg);
+void services_configure(struct services *s, const struct config *cfg);
+void services_free(struct services *s);
+
+void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
+	    const struct decision_input *in, struct decision *out);
+void decision_clear(struct decision *d);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * NAME
+ *	decide - one recipient domain: gather the facts, reach the verdict
+ * SYNOPSIS
+ *	#include "decide.h"
+ * DESCRIPTION
+ *	decide() does the I/O that verdict_decide() needs, in the order that
+ *	spends the least: exemptions that need no DNS first (Domains, trusted
+ *	networks, authentication), then the MX set (cache, else DNS), the
+ *	rank, and only for a backup the probes of the better MX hosts. The
+ *	mail path (callbacks.c) and check mode (check.c) both come here, so
+ *	they cannot disagree.
+ *
+ *	The resolver is the caller's (one per connection, made on the first
+ *	cache miss); the services are shared by every connection.
+ */
+
+#include "autoconfig.h"
+
+#include <string.h>
+
+#include "cache.h"
+#include "config.h"
+#include "decide.h"
+#include "log.h"
+#include "probe.h"
+#include "retry.h"
+#include "stats.h"
+
+/* services_init - the caches and the prober */
+bool services_init(struct services *s, const struct config *cfg)
+{
+	s->mxsets = mxset_cache_new(cfg->cache_size);
+	s->prober = prober_new(cfg->cache_size, cfg->probe_concurrency);
+	s->retry = retry_new(RETRY_CAPACITY, NULL);
+	if (s->mxsets == NULL || s->prober == NULL || s->retry == NULL) {
+		services_free(s);
+		return false;
+	}
+	return true;
+}
+
+/* services_configure - apply the sizes of a reloaded configuration */
+void services_configure(struct services *s, const struct config *cfg)
+{
+	cache_set_capacity(s->mxsets, cfg->cache_size);
+	prober_set_concurrency(s->prober, cfg->probe_concurrency);
+}
+
+/* services_free - release the caches */
+void services_free(struct services *s)
+{
+	cache_free(s->mxsets);
+	prober_free(s->prober);
+	retry_free(s->retry);
+	memset(s, 0, sizeof(*s));
+}
+
+/* decide - the verdict for one recipient domain */
+void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
+	    const struct decision_input *in, struct decision *out)
+{
+	struct verdict_facts f = {
+		.client = in->client,
+		.client_trusted = cidr_list_match(&cfg->trusted_networks, &in->client),
+		.client_authenticated = in->authenticated && cfg->skip_authenticated,
+		.domain_listed = in->kind != DOMAIN_NAME || cfg->domains_spec == NULL
+			|| domain_map_find(&cfg->domains, in->domain) != NULL,
+		.rank = &out->rank,
+		.probes = out->probes,
+	};
+	struct self_facts self = {
+		.local = in->local,
+		.local_addresses = &cfg->local_addresses,
+		.local_names = &cfg->local_names,
+		.interfaces = in->interfaces,
+	};
+	char err[256];
+
+	memset(out, 0, sizeof(*out));
+	/* exemptions that need no lookup at all */
+	if (!f.domain_listed || f.client_trusted || f.client_authenticated) {
+		verdict_decide(&f, &out->result);
+		return;
+	}
+	if (in->kind != DOMAIN_NAME) {
+		out->mx = mxset_new_status(in->domain, MX_NOT_DOMAIN);
+	} else if (*resolver == NULL && (*resolver = resolver_new(cfg, err, sizeof(err))) == NULL) {
+		log_error("decide: %s: %s", in->domain, err);
+	} else {
+		out->mx = mxset_get(*resolver, s->mxsets, in->domain, in->deadline_ms, &out->cached);
+		stats_add(out->cached ? STAT_DNS_HITS : STAT_DNS_MISSES);
+	}
+	f.mx = out->mx;
+	if (out->mx != NULL) {
+		mxset_rank(out->mx, &self, &out->rank);
+		/* probe only for a backup, and never for an MX relaying to us */
+		if (out->mx->status == MX_FOUND && out->rank.has_self
+		    && out->rank.rank > out->rank.lowest
+		    && !verdict_client_is_mx(out->mx, &in->client))
+			probe_better(s->prober, cfg, out->mx, &out->rank, in->deadline_ms, out->probes);
+	}
+	verdict_decide(&f, &out->result);
+}
+
+/* decision_clear - release what a decision holds */
+void decision_clear(struct decision *d)
+{
+	mxset_release(d->mx);
+	d->mx = NULL;
+}

@@ -1,0 +1,398 @@
+/*
+ * NAME
+ *	probe - is a better MX reachable
+ * SYNOPSIS
+ *	#include "probe.h"
+ * DESCRIPTION
+ *	probe_better() finds out, for each MX entry better than this host's
+ *	rank, whether it takes mail: a TCP connect to ProbePort and, with
+ *	ProbeBanner, a 220 greeting. All addresses of all better entries are
+ *	tried at once with non-blocking sockets, and it stops at the first
+ *	that answers: one reachable better MX is enough for the verdict. A
+ *	probe that got a greeting says QUIT before it closes.
+ *
+ *	Refused, silent (tarpit) and 4xx/5xx-greeting peers are unreachable.
+ *	A probe lasts at most ProbeTimeout; the recipient's deadline cuts it
+ *	shorter, and then the answer is "unknown", not "down".
+ *
+ *	Results are kept per address and port in a cache (ProbeTTLUp,
+ *	ProbeTTLDown) shared by all threads; a thread that finds another
+ *	probing the same address waits for that result instead of probing
+ *	again. At most ProbeConcurrency probes are in flight in the process.
+ *	Probes go only to the MX hosts of a domain that lists this host as a
+ *	backup: probe_better is called for nothing else.
+ */
+
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "mxset.h"
+#include "probe.h"
+#include "stats.h"
+
+#define GREETING_MAX 1024	/* a greeting longer than this is not SMTP */
+
+/* cached results: non-NULL pointers that are not addresses */
+#define RESULT_UP ((void *)2)
+#define RESULT_DOWN ((void *)1)
+
+struct prober {
+	struct cache *results;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	unsigned in_flight;
+	unsigned limit;
+};
+
+/* One probe of one address. */
+struct attempt {
+	int fd;
+	size_t entry;
+	bool connected;
+	bool done;
+	bool up;			/* the result, once done */
+	bool dropped;			/* done without a result */
+	size_t len;
+	char key[NETADDR_STRLEN + 8];
+	char buf[GREETING_MAX];
+};
+
+/* probe_parse_greeting - read an SMTP greeting as far as it has come */
+enum greeting probe_parse_greeting(const char *buf, size_t len)
+{
+	size_t start = 0;
+
+	for (;;) {
+		const char *line = buf + start, *nl;
+		size_t rest = len - start;
+
+		/* the code decides as soon as it is there */
+		for (size_t i = 0; i < 3 && i < rest; i++)
+			if (line[i] != "220"[i])
+				return GREETING_REFUSED;
+		if ((nl = memchr(line, '\n', rest)) == NULL)
+			return GREETING_PARTIAL;
+		/* "220-" continues; "220 ", "220\r\n" or "220\n" ends it */
+		if (nl - line < 3)
+			return GREETING_REFUSED;
+		if (nl - line == 3 || line[3] != '-')
+			return GREETING_READY;
+		start = (size_t)(nl - buf) + 1;
+	}
+}
+
+/* prober_new - the process-wide prober */
+struct prober *prober_new(size_t cache_capacity, unsigned concurrency)
+{
+	struct prober *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || (p->results = cache_new(cache_capacity, NULL, NULL)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	p->limit = concurrency > 0 ? concurrency : 1;
+	return p;
+}
+
+/* prober_free - no thread may probe any more */
+void prober_free(struct prober *p)
+{
+	if (p == NULL)
+		return;
+	cache_free(p->results);
+	pthread_cond_destroy(&p->freed);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* prober_set_concurrency - a new limit (configuration reload) */
+void prober_set_concurrency(struct prober *p, unsigned concurrency)
+{
+	pthread_mutex_lock(&p->lock);
+	p->limit = concurrency > 0 ? concurrency : 1;
+	pthread_cond_broadcast(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* slot_take - a place among the probes in flight; wait only if asked */
+static bool slot_take(struct prober *p, bool wait, uint64_t deadline_ms)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->in_flight >= p->limit && wait && clock_ms() < deadline_ms) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000000L;	/* re-check the deadline often */
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->freed, &p->lock, &ts);
+	}
+	if ((ok = p->in_flight < p->limit))
+		p->in_flight++;
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}
+
+/* slot_give - a probe ended */
+static void slot_give(struct prober *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->in_flight--;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* attempt_start - a non-blocking connect; false if it failed at once */
+static bool attempt_start(struct attempt *a, const struct netaddr *addr, unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = netaddr_to_sockaddr(addr, port, &ss);
+
+	a->fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->fd < 0)
+		return false;
+	if (connect(a->fd, (struct sockaddr *)&ss, len) == 0) {
+		a->connected = true;
+		return true;
+	}
+	return errno == EINPROGRESS;
+}
+
+/* attempt_end - record the result of a finished probe */
+static void attempt_end(struct prober *p, const struct config *cfg, struct attempt *a,
+			bool up, bool polite)
+{
+	static const char quit[] = "QUIT\r\n";
+
+	if (polite && send(a->fd, quit, sizeof(quit) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* the server went away first: nothing to be polite to */
+	}
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	a->done = true;
+	a->up = up;
+	slot_give(p);
+	stats_add(up ? STAT_PROBE_UP : STAT_PROBE_DOWN);
+	cache_put(p->results, a->key, up ? RESULT_UP : RESULT_DOWN,
+		  (uint64_t)(up ? cfg->probe_ttl_up : cfg->probe_ttl_down) * 1000);
+}
+
+/* attempt_drop - give up a probe without a result */
+static void attempt_drop(struct prober *p, struct attempt *a)
+{
+	close(a->fd);
+	a->fd = -1;
+	a->done = a->dropped = true;
+	slot_give(p);
+	cache_abandon(p->results, a->key);
+}
+
+/* attempt_io - the socket is ready: connected, greeted, refused? */
+static void attempt_io(struct prober *p, const struct config *cfg, struct attempt *a,
+		       short revents)
+{
+	if (!a->connected) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+			attempt_end(p, cfg, a, false, false);
+			return;
+		}
+		a->connected = true;
+		if (!cfg->probe_banner) {
+			attempt_end(p, cfg, a, true, false);
+			return;
+		}
+		if (!(revents & POLLIN))
+			return;
+	}
+	ssize_t n = recv(a->fd, a->buf + a->len, sizeof(a->buf) - a->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		attempt_end(p, cfg, a, false, false);
+		return;
+	}
+	a->len += (size_t)n;
+	switch (probe_parse_greeting(a->buf, a->len)) {
+	case GREETING_READY:
+		attempt_end(p, cfg, a, true, true);
+		break;
+	case GREETING_REFUSED:
+		attempt_end(p, cfg, a, false, true);
+		break;
+	case GREETING_PARTIAL:
+		if (a->len == sizeof(a->buf))
+			attempt_end(p, cfg, a, false, true);
+		break;
+	}
+}
+
+/* run - drive the attempts until one is up, all are done, or time is out;
+ * returns the entry found up, or -1 */
+static int run(struct prober *p, const struct config *cfg, struct attempt *at, size_t n,
+	       uint64_t deadline_ms)
+{
+	uint64_t probe_end = clock_ms() + cfg->probe_timeout_ms;
+	uint64_t end = probe_end < deadline_ms ? probe_end : deadline_ms;
+	int up = -1;
+
+	for (;;) {
+		struct pollfd pfd[PROBE_MAX_ADDRS];
+		size_t map[PROBE_MAX_ADDRS], k = 0;
+		uint64_t now = clock_ms();
+
+		for (size_t i = 0; i < n; i++)
+			if (!at[i].done) {
+				pfd[k] = (struct pollfd){ at[i].fd, at[i].connected ? POLLIN : POLLOUT, 0 };
+				map[k++] = i;
+			}
+		if (k == 0 || up >= 0 || now >= end)
+			break;
+		if (poll(pfd, k, (int)(end - now)) < 0 && errno != EINTR)
+			break;
+		for (size_t j = 0; j < k; j++) {
+			struct attempt *a = &at[map[j]];
+			if (pfd[j].revents == 0)
+				continue;
+			attempt_io(p, cfg, a, pfd[j].revents);
+			if (a->done && a->up)
+				up = (int)a->entry;
+		}
+	}
+	/* what is left: silent past ProbeTimeout is down; cut short, unknown */
+	for (size_t i = 0; i < n; i++)
+		if (!at[i].done) {
+			if (up < 0 && end == probe_end && clock_ms() >= probe_end)
+				attempt_end(p, cfg, &at[i], false, false);
+			else
+				attempt_drop(p, &at[i]);
+		}
+	return up;
+}
+
+/* probe_key - the cache key of an address and port */
+static void probe_key(char *key, size_t len, const struct netaddr *a, unsigned port)
+{
+	char text[NETADDR_STRLEN];
+
+	snprintf(key, len, "%s %u", netaddr_format(a, text, sizeof(text)), port);
+}
+
+/* probe_better - the probe state of each MX entry better than the rank */
+void probe_better(struct prober *p, const struct config *cfg, const struct mxset *m,
+		  const struct mx_rank *rank, uint64_t deadline_ms, enum probe_state *states)
+{
+	struct attempt *at = calloc(PROBE_MAX_ADDRS, sizeof(*at));
+	struct { size_t entry; char key[NETADDR_STRLEN + 8]; } waits[PROBE_MAX_ADDRS];
+	bool unknown[MX_MAX_ENTRIES] = { false };
+	size_t better = 0, n = 0, nw = 0, budget = PROBE_MAX_ADDRS;
+	int up = -1;
+
+	while (better < m->n && m->v[better].pref < rank->rank) {
+		enum mx_host_status hs = m->v[better].status;
+		states[better++] = hs == HOST_OK ? PROBE_DOWN
+			: hs == HOST_ERROR ? PROBE_UNKNOWN : PROBE_NONE;
+	}
+	if (at == NULL) {
+		log_error("probe: out of memory");
+		for (size_t i = 0; i < better; i++)
+			states[i] = PROBE_UNKNOWN;
+		return;
+	}
+	/* cached answers first; lead the probes nobody else is making */
+	for (size_t i = 0; i < better && up < 0; i++) {
+		const struct mx_entry *e = &m->v[i];
+		for (size_t j = 0; j < e->naddrs && up < 0; j++) {
+			char key[sizeof(at[0].key)];
+			void *v;
+
+			if (budget == 0) {
+				unknown[i] = true;	/* a hostile set: not every address probed */
+				break;
+			}
+			budget--;
+			probe_key(key, sizeof(key), &e->addrs[j], cfg->probe_port);
+			switch (cache_get(p->results, key, 0, &v)) {
+			case CACHE_HIT:
+				if (v == RESULT_UP)
+					up = (int)i;
+				break;
+			case CACHE_TIMEOUT:
+				waits[nw].entry = i;
+				memcpy(waits[nw++].key, key, sizeof(key));
+				break;
+			case CACHE_LEAD: {
+				struct attempt *a = &at[n];
+				if (!slot_take(p, n == 0, deadline_ms)) {
+					cache_abandon(p->results, key);
+					unknown[i] = true;
+					break;
+				}
+				a->entry = i;
+				memcpy(a->key, key, sizeof(key));
+				stats_add(STAT_PROBES);
+				n++;
+				if (!attempt_start(a, &e->addrs[j], cfg->probe_port)) {
+					attempt_end(p, cfg, a, false, false);
+				} else if (a->connected && !cfg->probe_banner) {
+					attempt_end(p, cfg, a, true, false);
+					up = (int)i;
+				}
+				break;
+			}
+			}
+		}
+	}
+	if (up < 0)
+		up = run(p, cfg, at, n, deadline_ms);
+	/* addresses another thread was probing: wait for its results */
+	for (size_t w = 0; w < nw && up < 0; w++) {
+		void *v;
+		switch (cache_get(p->results, waits[w].key, deadline_ms, &v)) {
+		case CACHE_HIT:
+			if (v == RESULT_UP)
+				up = (int)waits[w].entry;
+			break;
+		case CACHE_LEAD:		/* that thread gave up: so do we */
+			cache_abandon(p->results, waits[w].key);
+			/* fall through */
+		case CACHE_TIMEOUT:
+			unknown[waits[w].entry] = true;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!at[i].done)
+			attempt_drop(p, &at[i]);
+		if (at[i].dropped)
+			unknown[at[i].entry] = true;
+	}
+	free(at);
+	if (up >= 0) {
+		states[up] = PROBE_UP;
+		return;
+	}
+	for (size_t i = 0; i < better; i++)
+		if (states[i] == PROBE_DOWN && unknown[i])
+			states[i] = PROBE_UNKNOWN;
+}
