@@ -280,17 +280,15 @@ static void set_reply(SMFICTX *ctx, const struct conn *c, const char *code, cons
 		log_warning("%s: could not set the %s reply text", c->tag, code);
 }
 
-/* log_decision - the one line per checked recipient */
+/* log_decision - the one line per recipient */
 static void log_decision(const struct conn *c, const char *domain, const struct decision *d,
 			 const char *action)
 {
 	const struct verdict_result *r = &d->result;
 	char client[NETADDR_STRLEN], line[1400];
 	size_t n;
-	int level = r->verdict == VERDICT_EXEMPT && strcmp(r->reason, "domain-not-listed") == 0
-		? LOG_DEBUG : LOG_INFO;
 
-	if (!log_enabled(level))
+	if (!log_enabled(LOG_INFO))
 		return;
 	n = (size_t)snprintf(line, sizeof(line), "rcpt-domain=%s client=%s verdict=%s action=%s",
 			     domain, netaddr_format(&c->client, client, sizeof(client)),
@@ -307,10 +305,7 @@ static void log_decision(const struct conn *c, const char *domain, const struct 
 				      " reachable=%s", d->mx->v[r->reachable].host);
 	if (n < sizeof(line))
 		snprintf(line + n, sizeof(line) - n, " reason=%s", r->reason);
-	if (level == LOG_DEBUG)
-		log_debug("%s: %s", c->tag, line);
-	else
-		log_info("%s: %s", c->tag, line);
+	log_info("%s: %s", c->tag, line);
 }
 
 /* cb_envrcpt - one recipient: verdict, action, log line */

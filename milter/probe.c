@@ -79,16 +79,18 @@ enum greeting probe_parse_greeting(const char *buf, size_t len)
 		const char *line = buf + start, *nl;
 		size_t rest = len - start;
 
-		/* the code decides as soon as it is there */
+		/* the code decides as soon as it is there: "220" then ' '
+		 * (last line), '-' (more lines follow) or the line end */
 		for (size_t i = 0; i < 3 && i < rest; i++)
 			if (line[i] != "220"[i])
 				return GREETING_REFUSED;
+		if (rest > 3 && memchr(" -\r\n", line[3], 4) == NULL)
+			return GREETING_REFUSED;
 		if ((nl = memchr(line, '\n', rest)) == NULL)
 			return GREETING_PARTIAL;
-		/* "220-" continues; "220 ", "220\r\n" or "220\n" ends it */
 		if (nl - line < 3)
 			return GREETING_REFUSED;
-		if (nl - line == 3 || line[3] != '-')
+		if (line[3] != '-')
 			return GREETING_READY;
 		start = (size_t)(nl - buf) + 1;
 	}

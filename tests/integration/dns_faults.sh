@@ -41,9 +41,11 @@ start_dnsmasq --mx-host=storm.test,mx1.storm.test,10 --host-record=mx1.storm.tes
 printf 'Syslog no\nDnsServers 127.0.0.1:%s\n' "$DNSMASQ_PORT" >"$T/storm.conf"
 "$TOOLS/storm" "$T/storm.conf" storm.test 50 >"$T/storm.out" 2>&1 || { cat "$T/storm.out"; fail "storm failed"; }
 cat "$T/storm.out"
-grep -q 'threads=50 leaders=1 joined=49 hits=0 timeouts=0 found=50 other=0' "$T/storm.out" \
-	|| fail "storm: not one leader and 49 joined"
+# the others either waited for the leader or, scheduled after its answer,
+# found it in the cache; which of the two is up to the scheduler
+read -r joined hits < <(sed -n 's/^threads=50 leaders=1 joined=\([0-9]*\) hits=\([0-9]*\) timeouts=0 found=50 other=0$/\1 \2/p' "$T/storm.out")
+[ -n "$joined" ] && [ $((joined + hits)) = 49 ] || fail "storm: not one leader and 49 served by it"
 sleep 0.2
 n=$(grep -c 'query\[MX\] storm.test from' "$T/dnsmasq.log")
 [ "$n" = 1 ] || { cat "$T/dnsmasq.log"; fail "storm: the DNS server saw $n MX queries"; }
-pass "50 threads asking for one cold domain: 1 MX query at the server, 49 waited for it"
+pass "50 threads asking for one cold domain: 1 MX query at the server ($joined waited for it, $hits found it cached)"

@@ -12,7 +12,7 @@ PATH=$PATH:/usr/sbin:/sbin
 # random_port - a port number unlikely to be taken (tests run in parallel)
 random_port() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 )); }
 
-# start_nsd - NSD on 127.0.0.1:$NSD_PORT serving mxb.test and broken.test
+# start_nsd - NSD on 127.0.0.1:$NSD_PORT serving every zone of zones/
 start_nsd() {
 	command -v nsd >/dev/null || skip "nsd not installed"
 	local d="$T/nsd" try
@@ -41,6 +41,9 @@ start_nsd() {
 		zone:
 		  name: broken.test
 		  zonefile: "$d/broken.test.zone"
+		zone:
+		  name: bypass.test
+		  zonefile: "$d/bypass.test.zone"
 		EOF
 		nsd -d -c "$d/nsd.conf" >>"$d/nsd.out" 2>&1 &
 		NSD_PID=$!

@@ -1,11 +1,15 @@
 /*
- * blackhole - a server that never answers, for timeout tests.
+ * blackhole - a server that never answers, or only greets, for the tests.
  *
- *	blackhole ADDR PORT
+ *	blackhole ADDR PORT [GREETING]
  *
- * Binds UDP and TCP on ADDR:PORT. UDP datagrams are read and dropped; TCP
- * connections are accepted and held open without a byte sent (a silent DNS
- * server, a tarpitting SMTP server). Runs until killed.
+ * Binds UDP and TCP on ADDR:PORT. UDP datagrams are read and dropped. TCP
+ * connections are accepted and held open: without GREETING not a byte is
+ * sent (a silent DNS server, a tarpitting SMTP server); with it, GREETING
+ * and CRLF are sent at once (e.g. "421 busy", or "220 ready" for a primary
+ * that only greets). Every accepted connection and every line received is
+ * logged to stdout ("accept" / "recv: LINE"), so a test can count probes and
+ * see their QUIT. Runs until killed.
  */
 
 #include <arpa/inet.h>
@@ -17,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_HELD 1000
+#define MAX_HELD 256
 
 static int bound(int type, const struct sockaddr_in *sa)
 {
@@ -34,17 +38,56 @@ static int bound(int type, const struct sockaddr_in *sa)
 	return fd;
 }
 
+/* take - a new connection: greet it if asked, and hold it */
+static void take(int listener, struct pollfd *held, int *n, const char *greeting)
+{
+	int c = accept(listener, NULL, NULL);
+
+	if (c < 0)
+		return;
+	printf("accept\n");
+	if (greeting != NULL) {
+		char line[512];
+		int len = snprintf(line, sizeof(line), "%s\r\n", greeting);
+		if (send(c, line, (size_t)len, MSG_NOSIGNAL) < 0)
+			perror("blackhole: send");
+	}
+	if (*n == MAX_HELD) {
+		close(c);
+		return;
+	}
+	held[(*n)++] = (struct pollfd){ .fd = c, .events = greeting != NULL ? POLLIN : 0 };
+}
+
+/* drain - log what a greeted peer sent; forget it once it closed */
+static void drain(struct pollfd *held, int *n, int i)
+{
+	char buf[512];
+	ssize_t len = recv(held[i].fd, buf, sizeof(buf) - 1, 0);
+
+	if (len <= 0) {
+		close(held[i].fd);
+		held[i] = held[--*n];
+		return;
+	}
+	buf[len] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	printf("recv: %s\n", buf);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	struct pollfd pfd[2];
+	struct pollfd pfd[2 + MAX_HELD];
+	const char *greeting = argc == 4 ? argv[3] : NULL;
 	int held = 0;
 	char buf[4096];
 
-	if (argc != 3 || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
-		fprintf(stderr, "usage: blackhole IPV4-ADDR PORT\n");
+	if ((argc != 3 && argc != 4) || inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
+		fprintf(stderr, "usage: blackhole IPV4-ADDR PORT [GREETING]\n");
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	sa.sin_port = htons((unsigned short)atoi(argv[2]));
 	pfd[0] = (struct pollfd){ .fd = bound(SOCK_DGRAM, &sa), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = bound(SOCK_STREAM, &sa), .events = POLLIN };
@@ -53,15 +96,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0)
+		if (poll(pfd, (nfds_t)(2 + held), -1) < 0)
 			continue;
 		if (pfd[0].revents & POLLIN && recv(pfd[0].fd, buf, sizeof(buf), 0) < 0)
 			perror("blackhole: recv");
-		if (pfd[1].revents & POLLIN) {
-			int c = accept(pfd[1].fd, NULL, NULL);
-			/* hold the connection: never read, never write */
-			if (c >= 0 && ++held > MAX_HELD)
-				close(c);
-		}
+		for (int i = held - 1; i >= 0; i--)
+			if (pfd[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) {
+				int n = held;
+				drain(pfd + 2, &n, i);
+				held = n;
+			}
+		if (pfd[1].revents & POLLIN)
+			take(pfd[1].fd, pfd + 2, &held, greeting);
 	}
 }

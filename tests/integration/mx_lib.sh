@@ -1,0 +1,41 @@
+# mx_lib.sh - the MX hosts of zones/bypass.test, on loopback (sourced;
+# extends lib.sh and dns_lib.sh)
+#
+# start_mx_hosts picks one port, PROBE_PORT, and starts on it the better MX
+# hosts the zone names: a live primary (smtp-sink) on 127.0.0.21, nothing on
+# .22 (refused), a tarpit on .23, a 421 greeter on .24, a 220 greeter that
+# logs what it hears on .25 ($T/greeter.log), a 554 greeter on .26.
+
+# mx_host ADDR PORT [GREETING] - one blackhole listener; false if it died
+mx_host() {
+	"$TOOLS/blackhole" "$@" >>"$T/greeter-$1.log" 2>&1 &
+	PIDS="$PIDS $!"
+	sleep 0.1
+	kill -0 "$!" 2>/dev/null
+}
+
+# sink_host ADDR PORT - smtp-sink as a live primary; false if it died
+sink_host() {
+	local user=""
+	[ "$(id -u)" = 0 ] && user="-u postfix"
+	/usr/sbin/smtp-sink $user -h up.bypass.test "$1:$2" 64 >>"$T/sink.log" 2>&1 &
+	PIDS="$PIDS $!"
+	sleep 0.2
+	kill -0 "$!" 2>/dev/null
+}
+
+start_mx_hosts() {
+	local try
+	[ -x /usr/sbin/smtp-sink ] || skip "smtp-sink not installed"
+	for try in 1 2 3 4 5; do
+		PROBE_PORT=$(random_port)
+		sink_host 127.0.0.21 "$PROBE_PORT" \
+			&& mx_host 127.0.0.23 "$PROBE_PORT" \
+			&& mx_host 127.0.0.24 "$PROBE_PORT" "421 busy.bypass.test too busy" \
+			&& mx_host 127.0.0.25 "$PROBE_PORT" "220 greeter.bypass.test ESMTP" \
+			&& mx_host 127.0.0.26 "$PROBE_PORT" "554 rude.bypass.test no thanks" \
+			&& return 0
+	done
+	cat "$T"/greeter-*.log "$T/sink.log" >&2
+	fail "could not start the MX hosts"
+}
