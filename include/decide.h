@@ -16,6 +16,7 @@ struct config;
 struct prober;
 struct resolver;
 struct retry;
+struct stats_caches;
 
 /* What every connection shares: made once, kept across reloads. */
 struct services {
@@ -45,6 +46,7 @@ struct decision {
 bool services_init(struct services *s, const struct config *cfg);
 void services_configure(struct services *s, const struct config *cfg);
 void services_free(struct services *s);
+void services_caches(struct services *s, struct stats_caches *out);
 
 void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
 	    const struct decision_input *in, struct decision *out);

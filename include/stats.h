@@ -1,11 +1,13 @@
 /*
- * stats.h - counters of recipients, verdicts, actions, lookups and probes.
+ * stats.h - counters, the periodic statistics line, the Prometheus file.
  */
 #ifndef MXB_STATS_H
 #define MXB_STATS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
+#include "topk.h"
 #include "verdict.h"
 
 enum counter {
@@ -24,8 +26,32 @@ enum counter {
 	STAT_COUNT
 };
 
+/* What the caches know of themselves, read when a report is made. */
+struct stats_caches {
+	uint64_t dns_joins, dns_evictions, probe_joins, probe_evictions;
+	uint64_t dns_entries, probe_entries;
+};
+
+#define STATS_TOP 5			/* clients and domains named in a report */
+
+/* Counts over a span of time: an interval, or since start. */
+struct stats_span {
+	uint64_t seconds;
+	uint64_t c[STAT_COUNT];
+	struct stats_caches caches;
+	size_t nclients, ndomains;
+	struct topk_slot clients[STATS_TOP], domains[STATS_TOP];
+};
+
 void stats_add(enum counter s);
 uint64_t stats_get(enum counter s);
-void stats_log(void);
+void stats_bypass(const char *network, const char *domain);
+
+void stats_report(const struct stats_caches *caches, const char *file);
+void stats_reset(void);
+
+size_t stats_format(char *buf, size_t len, const char *label, const struct stats_span *s);
+int stats_write_prometheus(FILE *f, const struct stats_span *total, uint64_t start_time);
+int stats_write_file(const char *path, const struct stats_span *total, uint64_t start_time);
 
 #endif

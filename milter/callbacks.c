@@ -342,6 +342,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (d.result.verdict == VERDICT_BYPASS) {
 		enum action a = action_for(cfg, domain);
+		char net[NETADDR_STRLEN + 8];
+
+		stats_bypass(retry_network(&c->client, cfg->retry_prefix4, cfg->retry_prefix6,
+					   net, sizeof(net)), domain);
 		if (a == ACTION_TEMPFAIL && cfg->retry_after > 0
 		    && retry_check(services->retry, &c->client, cfg->retry_prefix4, cfg->retry_prefix6,
 				   domain, cfg->retry_after, cfg->retry_expire) == RETRY_ACCEPT) {

@@ -190,9 +190,9 @@ static const struct config_key config_keys[] = {
 
 	SECTION("Statistics"),
 	{ "StatsInterval", KT_SECONDS, "300", 0, DAY, OFF(stats_interval), NULL, 0,
-	  "seconds between statistics lines; 0: off", NULL },
+	  "seconds between statistics lines (SIGUSR1: one now); 0: only on SIGUSR1", NULL },
 	{ "StatsFile", KT_PATH, NULL, 0, 0, OFF(stats_file), NULL, 0,
-	  "Prometheus text file rewritten each interval", "/var/lib/prometheus/node-exporter/mxbypass.prom" },
+	  "Prometheus text file, replaced with each statistics line (writable by UserID)", "/var/lib/prometheus/node-exporter/mxbypass.prom" },
 
 	SECTION("Shared state"),
 	{ "StateBackend", KT_ENUM, "memory", 0, 0, OFF(state_backend), backend_names, KF_RESTART,

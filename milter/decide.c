@@ -56,6 +56,20 @@ void services_free(struct services *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* services_caches - what the caches say of themselves, for the statistics */
+void services_caches(struct services *s, struct stats_caches *out)
+{
+	struct cache_stats dns, probes;
+
+	cache_stats(s->mxsets, &dns);
+	cache_stats(prober_cache(s->prober), &probes);
+	*out = (struct stats_caches){
+		.dns_joins = dns.joins, .dns_evictions = dns.evictions, .dns_entries = dns.entries,
+		.probe_joins = probes.joins, .probe_evictions = probes.evictions,
+		.probe_entries = probes.entries,
+	};
+}
+
 /* decide - the verdict for one recipient domain */
 void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
 	    const struct decision_input *in, struct decision *out)

@@ -18,7 +18,8 @@
  *	write the signal number to a pipe, blocks the signals while it starts
  *	the thread that runs smfi_main (every libmilter thread inherits the
  *	blocked mask), then unblocks them, and reads the pipe: it reloads
- *	(HUP), logs statistics (USR1) or stops (TERM, INT).
+ *	(HUP), logs statistics (USR1) or stops (TERM, INT). Between signals it
+ *	wakes every StatsInterval to log the statistics.
  *
  *	That alone leaves a window: while the main thread runs a handler, the
  *	signal is blocked there too, and a second one is taken by whichever
@@ -34,6 +35,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -50,6 +52,7 @@
 
 #include "callbacks.h"
 #include "check.h"
+#include "clock.h"
 #include "config.h"
 #include "decide.h"
 #include "log.h"
@@ -332,6 +335,28 @@ static void reload(const struct options *opts)
 	config_diag_free(&diag);
 }
 
+/* report_stats - the statistics lines, and the Prometheus file */
+static void report_stats(void)
+{
+	struct config *cfg = config_current();
+	struct stats_caches caches;
+
+	services_caches(&services, &caches);
+	stats_report(&caches, cfg->stats_file);
+	config_release(cfg);
+}
+
+/* stats_due - when the next periodic statistics line is due: StatsInterval
+ * after the last one (a reload may have changed it); never, when 0 */
+static uint64_t stats_due(uint64_t last)
+{
+	struct config *cfg = config_current();
+	uint64_t due = cfg->stats_interval > 0 ? last + cfg->stats_interval * 1000ull : UINT64_MAX;
+
+	config_release(cfg);
+	return due;
+}
+
 /* serve - run the milter until a stop signal; returns the exit status */
 static int serve(const struct options *opts, int ready_fd)
 {
@@ -341,6 +366,7 @@ static int serve(const struct options *opts, int ready_fd)
 	pthread_t thread;
 	int milter_status = MI_SUCCESS, status = 0;
 	unsigned char sig;
+	uint64_t next_stats;
 
 	if (pipe2(signal_pipe, O_CLOEXEC) != 0)
 		log_fatal("daemon: pipe: %s", strerror(errno));
@@ -369,16 +395,30 @@ static int serve(const struct options *opts, int ready_fd)
 		close(ready_fd);
 	}
 
+	stats_reset();
+	next_stats = stats_due(clock_ms());
 	for (;;) {
-		ssize_t n = read(signal_pipe[0], &sig, 1);
-		if (n < 0 && errno == EINTR)
+		struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
+		uint64_t now = clock_ms();
+		ssize_t n;
+
+		if (now >= next_stats) {
+			report_stats();
+			next_stats = stats_due(now);
+			continue;
+		}
+		if (poll(&pfd, 1, next_stats == UINT64_MAX ? -1 : (int)(next_stats - now)) <= 0)
+			continue;	/* the interval is over, or a signal came */
+		if ((n = read(signal_pipe[0], &sig, 1)) < 0 && errno == EINTR)
 			continue;
 		if (n != 1)
 			break;
 		if (sig == SIGHUP) {
 			reload(opts);
+			next_stats = stats_due(clock_ms());
 		} else if (sig == SIGUSR1) {
-			stats_log();
+			report_stats();
+			next_stats = stats_due(clock_ms());
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_notice("stopping on signal %d", sig);
 			smfi_stop();
@@ -449,7 +489,7 @@ int main(int argc, char **argv)
 		log_warning("daemon: cannot remove PID file %s: %s", pidfile, strerror(errno));
 	if (socket != NULL && socket_path(socket) != NULL)
 		unlink(socket_path(socket));
-	stats_log();
+	report_stats();
 	log_notice("stopped");
 	if (callbacks_done(5000))
 		services_free(&services);

@@ -131,6 +131,12 @@ void prober_set_concurrency(struct prober *p, unsigned concurrency)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* prober_cache - the results, for their statistics */
+struct cache *prober_cache(struct prober *p)
+{
+	return p->results;
+}
+
 /* slot_take - a place among the probes in flight; wait only if asked */
 static bool slot_take(struct prober *p, bool wait, uint64_t deadline_ms)
 {

@@ -62,6 +62,10 @@ const char *retry_network(const struct netaddr *client, unsigned prefix4, unsign
 	struct cidr net = { *client, client->family == AF_INET ? prefix4 : prefix6 };
 	unsigned max = client->family == AF_INET ? 32 : 128;
 
+	if (client->family == 0) {
+		snprintf(buf, len, "unknown");
+		return buf;
+	}
 	for (unsigned bit = net.prefix; bit < max; bit++)
 		net.addr.bytes[bit / 8] &= (unsigned char)~(0x80 >> (bit % 8));
 	return cidr_format(&net, buf, len);

@@ -6,6 +6,32 @@
 # .22 (refused), a tarpit on .23, a 421 greeter on .24, a 220 greeter that
 # logs what it hears on .25 ($T/greeter.log), a 554 greeter on .26.
 
+# bypass_conf FILE - the milter's configuration for these hosts: this host
+# is 127.0.0.30, clients in 10.9.9.0/24 are trusted, per-domain actions
+# for reject., temp. and dryrun.bypass.test, a retry accepted after 1 s
+bypass_conf() {
+	printf 'reject.bypass.test reject\ntemp.bypass.test tempfail\ndryrun.bypass.test log\n' \
+		>"$T/actions"
+	cat >"$1" <<-EOF
+	Syslog no
+	TrustedNetworks 10.9.9.0/24
+	Domains .bypass.test, www.broken.test
+	DnsServers 127.0.0.1:$NSD_PORT
+	DnsTimeout 1000
+	ProbePort $PROBE_PORT
+	ProbeTimeout 1000
+	ActionMap $T/actions
+	RetryAfter 1
+	RetryExpire 60
+	EOF
+}
+
+# mt_phase NAME - run one phase of verdicts.lua against the milter at $SOCK
+mt_phase() {
+	"$MILTERTEST" -D sock="$SOCK" -D phase="$1" -s "$top_srcdir/tests/integration/verdicts.lua" \
+		>"$T/mt.out" 2>&1 || { cat "$T/mt.out" "$T/milter.log"; fail "miltertest phase $1"; }
+}
+
 # mx_host ADDR PORT [GREETING] - one blackhole listener; false if it died
 mx_host() {
 	"$TOOLS/blackhole" "$@" >>"$T/greeter-$1.log" 2>&1 &

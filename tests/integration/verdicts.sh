@@ -11,27 +11,9 @@
 start_nsd
 start_mx_hosts
 
-printf 'reject.bypass.test reject\ntemp.bypass.test tempfail\ndryrun.bypass.test log\n' >"$T/actions"
 conf="$T/milter.conf"
-cat >"$conf" <<EOF
-Syslog no
-TrustedNetworks 10.9.9.0/24
-Domains .bypass.test, www.broken.test
-DnsServers 127.0.0.1:$NSD_PORT
-DnsTimeout 1000
-ProbePort $PROBE_PORT
-ProbeTimeout 1000
-ActionMap $T/actions
-RetryAfter 1
-RetryExpire 60
-EOF
+bypass_conf "$conf"
 start_milter "$conf"
-
-# phase NAME - run one phase of verdicts.lua
-phase() {
-	"$MILTERTEST" -D sock="$SOCK" -D phase="$1" -s "$top_srcdir/tests/integration/verdicts.lua" \
-		>"$T/mt.out" 2>&1 || { cat "$T/mt.out" "$T/milter.log"; fail "miltertest phase $1"; }
-}
 
 # logged QID DOMAIN REST - the recipient's log line, exactly
 logged() {
@@ -43,12 +25,12 @@ logged() {
 ms() { date +%s%3N; }
 
 # A tarpit primary holds the probe for ProbeTimeout (1000 ms), no longer.
-t0=$(ms); phase tarpit; t1=$(ms)
+t0=$(ms); mt_phase tarpit; t1=$(ms)
 [ $((t1 - t0)) -ge 900 ] && [ $((t1 - t0)) -lt 1500 ] \
 	|| fail "tarpit: RCPT answered after $((t1 - t0)) ms, expected 1000 ms + a small margin"
 pass "tarpit primary: answered in $((t1 - t0)) ms (ProbeTimeout 1000 ms)"
 
-phase verdicts
+mt_phase verdicts
 pass "one message, every verdict: all recipients accepted, one header naming each bypassed domain"
 C="client=192.0.2.7"
 B="rank=20 better=up.bypass.test"
@@ -84,7 +66,7 @@ pass "two forged headers removed"
 grep -qx 'recv: QUIT' "$T/greeter-127.0.0.25.log" || fail "greeter: the probe did not say QUIT"
 pass "a greeted probe says QUIT"
 
-phase actions
+mt_phase actions
 logged A1 reject.bypass.test "$C verdict=bypass action=reject $B reachable=up.bypass.test reason=better-mx-reachable"
 logged A1 temp.bypass.test "$C verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
 logged A1 dryrun.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
@@ -92,12 +74,12 @@ logged A2 temp.bypass.test "$C verdict=bypass action=tempfail $B reachable=up.by
 pass "ActionMap: reject, tempfail, log per recipient beside the default tag; an early retry tempfailed"
 
 sleep 1.1
-phase retry
+mt_phase retry
 logged R1 temp.bypass.test "client=192.0.2.99 verdict=bypass action=retry-accept $B reachable=up.bypass.test reason=better-mx-reachable"
 logged R2 temp.bypass.test "client=198.51.100.7 verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
 pass "retry after RetryAfter from the same /24: accepted and tagged; another network tempfailed"
 
-phase exempt
+mt_phase exempt
 logged E1 live.bypass.test "client=10.9.9.9 verdict=exempt action=accept reason=trusted-network"
 logged E2 live.bypass.test "$C verdict=exempt action=accept reason=authenticated"
 logged E3 outside.test "$C verdict=exempt action=accept reason=domain-not-listed"
@@ -126,7 +108,7 @@ sed -i '/^ActionMap/d' "$conf"
 echo "Action log" >>"$conf"
 kill -HUP "$MILTER_PID"
 wait_log 'config: reloaded' || fail "no reload"
-phase reloaded
+mt_phase reloaded
 logged L1 live.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
 logged L1 reject.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
 pass "SIGHUP to Action log: the next connection only logs"
