@@ -357,12 +357,26 @@ static uint64_t stats_due(uint64_t last)
 	return due;
 }
 
+/* block_signals - from before the socket exists until serve() owns them:
+ * a SIGHUP sent as soon as the socket appears must reload, not kill */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 /* serve - run the milter until a stop signal; returns the exit status */
 static int serve(const struct options *opts, int ready_fd)
 {
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t set, old;
+	sigset_t set;
 	pthread_t thread;
 	int milter_status = MI_SUCCESS, status = 0;
 	unsigned char sig;
@@ -379,10 +393,12 @@ static int serve(const struct options *opts, int ready_fd)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	pthread_sigmask(SIG_BLOCK, &set, &old);
+	/* still blocked since start-up (block_signals): the milter thread and
+	 * libmilter's inherit the mask; then the main thread takes them, and
+	 * any that came during start-up is delivered now */
 	if ((errno = pthread_create(&thread, NULL, milter_thread, &milter_status)) != 0)
 		log_fatal("daemon: cannot start the milter thread: %s", strerror(errno));
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	struct config *cfg = config_current();
 	log_notice("started: version %s, socket %s", PACKAGE_VERSION, cfg->socket);
@@ -470,6 +486,7 @@ int main(int argc, char **argv)
 		return status;
 	}
 
+	block_signals();
 	open_socket(cfg);
 	if (!opts.foreground)
 		ready_fd = daemonize();

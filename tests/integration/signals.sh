@@ -54,6 +54,22 @@ stop_milter || fail "exit status non-zero after SIGTERM"
 [ ! -e "$SOCK" ] || fail "socket left behind"
 pass "SIGTERM: exit 0, PID file and socket removed"
 
+# A SIGHUP the moment the socket appears (an init system reloading early)
+# is a reload, never the default action of the signal, which would kill.
+for i in 1 2 3 4 5; do
+	rm -f "$T/early.sock"
+	"$MILTER" -f -c "$conf" -p "unix:$T/early.sock" 2>>"$T/early.log" &
+	epid=$!
+	PIDS="$PIDS $epid"
+	while [ ! -S "$T/early.sock" ] && kill -0 "$epid" 2>/dev/null; do :; done
+	kill -HUP "$epid"
+	sleep 0.3
+	kill -0 "$epid" 2>/dev/null || fail "SIGHUP right after the socket appeared killed the milter (try $i)"
+	kill -TERM "$epid"
+	wait "$epid" || fail "early SIGHUP: exit status $? after SIGTERM"
+done
+pass "SIGHUP as soon as the socket exists: still serving (5 tries)"
+
 # Daemon mode: the parent returns once the child serves.
 : > "$T/milter.log"
 "$MILTER" -l -c "$conf" -p "unix:$T/d.sock" -P "$T/d.pid" 2>>"$T/milter.log" \
@@ -72,6 +88,9 @@ pass "daemon mode: detached, serving, stops on SIGTERM"
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	printf 'Syslog no\nUserID nobody\nUMask 007\n' > "$T/user.conf"
 	start_milter "$T/user.conf"
+	# the socket exists a moment before the privileges are dropped
+	want="$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)"
+	wait_for sh -c "[ \"\$(awk '/^Uid:/ { print \$2 \$3 \$4 \$5 }' /proc/$MILTER_PID/status)\" = $want ]"
 	uid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$MILTER_PID/status")
 	[ "$uid" = "$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ] \
 		|| fail "daemon runs with uids $uid, not nobody"
