@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +280,7 @@ int stats_write_file(const char *path, const struct stats_span *total, uint64_t 
 {
 	char tmp[4096];
 	FILE *f;
+	bool ok;
 	int saved;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
@@ -287,19 +289,14 @@ int stats_write_file(const char *path, const struct stats_span *total, uint64_t 
 	}
 	if ((f = fopen(tmp, "w")) == NULL)
 		return -1;
-	if (stats_write_prometheus(f, total, start_time) != 0 || fclose(f) != 0) {
-		saved = errno;
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	if (rename(tmp, path) != 0) {
-		saved = errno;
-		unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	return 0;
+	ok = stats_write_prometheus(f, total, start_time) == 0;
+	ok = fclose(f) == 0 && ok;	/* closed whatever happened */
+	if (ok && rename(tmp, path) == 0)
+		return 0;
+	saved = errno;
+	unlink(tmp);
+	errno = saved;
+	return -1;
 }
 
 /* stats_reset - the start of the clock (and of the first interval) */

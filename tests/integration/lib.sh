@@ -56,3 +56,10 @@ log_has() { grep -Eq -- "$1" "$T/milter.log"; }
 
 # wait_log PATTERN - wait up to 10 s for a log line
 wait_log() { wait_for log_has "$1"; }
+
+# log_count PATTERN - how many log lines match an extended regex
+log_count() { grep -Ec -- "$1" "$T/milter.log"; }
+
+# log_count_above PATTERN N - more than N log lines match (for wait_for:
+# a count taken in the caller's $(...) would never change while it waits)
+log_count_above() { [ "$(log_count "$1")" -gt "$2" ]; }
