@@ -156,14 +156,16 @@ wait_sent() {
 }
 
 # start_sink ADDR:PORT DIR - an SMTP server that accepts every message and
-# saves each one as its own file in DIR; its output goes to $T/sink.log
+# saves each one as its own file in DIR; its output goes to $T/sink.log;
+# sets SINK_PID
 start_sink() {
 	mkdir -p "$2"
 	# smtp-sink drops to the postfix user before it writes any file
 	chown postfix "$2"
 	smtp-sink -u postfix -h sink.test -d "$2/%Y%m%d%H%M%S." "$1" 64 \
 		>>"$T/sink.log" 2>&1 &
-	PIDS="$PIDS $!"
+	SINK_PID=$!
+	PIDS="$PIDS $SINK_PID"
 	wait_secs 10 tcp_open "$1" || { cat "$T/sink.log" >&2; fail "smtp-sink does not listen on $1"; }
 }
 
