@@ -310,7 +310,8 @@ static void probe_key(char *key, size_t len, const struct netaddr *a, unsigned p
 void probe_better(struct prober *p, const struct config *cfg, const struct mxset *m,
 		  const struct mx_rank *rank, uint64_t deadline_ms, enum probe_state *states)
 {
-	struct attempt *at = calloc(PROBE_MAX_ADDRS, sizeof(*at));
+	struct attempt *at = NULL;	/* made when a probe must be sent: a warm
+					 * decision allocates nothing */
 	struct { size_t entry; char key[NETADDR_STRLEN + 8]; } waits[PROBE_MAX_ADDRS];
 	bool unknown[MX_MAX_ENTRIES] = { false };
 	size_t better = 0, n = 0, nw = 0, budget = PROBE_MAX_ADDRS;
@@ -320,12 +321,6 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 		enum mx_host_status hs = m->v[better].status;
 		states[better++] = hs == HOST_OK ? PROBE_DOWN
 			: hs == HOST_ERROR ? PROBE_UNKNOWN : PROBE_NONE;
-	}
-	if (at == NULL) {
-		log_error("probe: out of memory");
-		for (size_t i = 0; i < better; i++)
-			states[i] = PROBE_UNKNOWN;
-		return;
 	}
 	/* cached answers first; lead the probes nobody else is making */
 	for (size_t i = 0; i < better && up < 0; i++) {
@@ -350,7 +345,14 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 				memcpy(waits[nw++].key, key, sizeof(key));
 				break;
 			case CACHE_LEAD: {
-				struct attempt *a = &at[n];
+				struct attempt *a;
+				if (at == NULL && (at = calloc(PROBE_MAX_ADDRS, sizeof(*at))) == NULL) {
+					log_error("probe: out of memory");
+					cache_abandon(p->results, key);
+					unknown[i] = true;
+					break;
+				}
+				a = &at[n];
 				if (!slot_take(p, n == 0, deadline_ms)) {
 					cache_abandon(p->results, key);
 					unknown[i] = true;
@@ -371,7 +373,7 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 			}
 		}
 	}
-	if (up < 0)
+	if (up < 0 && n > 0)
 		up = run(p, cfg, at, n, deadline_ms);
 	/* addresses another thread was probing: wait for its results */
 	for (size_t w = 0; w < nw && up < 0; w++) {

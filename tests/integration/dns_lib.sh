@@ -15,7 +15,7 @@ random_port() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 )); }
 # start_nsd - NSD on 127.0.0.1:$NSD_PORT serving every zone of zones/
 start_nsd() {
 	command -v nsd >/dev/null || skip "nsd not installed"
-	local d="$T/nsd" try
+	local d="$T/nsd" try z
 	mkdir -p "$d"
 	cp "$ZONES"/*.zone "$d/"
 	for try in 1 2 3 4 5; do
@@ -32,6 +32,9 @@ start_nsd() {
 		  pidfile: "$d/nsd.pid"
 		  logfile: "$d/nsd.log"
 		  server-count: 1
+		  # no response rate limiting: tests and benchmarks send bursts
+		  rrl-ratelimit: 0
+		  rrl-whitelist-ratelimit: 0
 		  verbosity: 1
 		remote-control:
 		  control-enable: no
@@ -45,6 +48,10 @@ start_nsd() {
 		  name: bypass.test
 		  zonefile: "$d/bypass.test.zone"
 		EOF
+		# NSD_EXTRA_ZONES: "NAME:FILE ..." served as well (the benchmarks)
+		for z in ${NSD_EXTRA_ZONES:-}; do
+			printf 'zone:\n  name: %s\n  zonefile: "%s"\n' "${z%%:*}" "${z#*:}" >>"$d/nsd.conf"
+		done
 		nsd -d -c "$d/nsd.conf" >>"$d/nsd.out" 2>&1 &
 		NSD_PID=$!
 		PIDS="$PIDS $NSD_PID"

@@ -1,0 +1,44 @@
+-- mem.lua - many distinct recipient domains, or many distinct client
+-- networks, through the real daemon (for its peak RSS). Run by run.sh:
+--   miltertest -D sock=PATH -D mode=domains|clients -D first=N -D count=N -s mem.lua
+-- domains: one connection, COUNT recipients in distinct domains dN.mem.test.
+-- clients: COUNT connections from distinct /24 networks, each one
+-- recipient of live.bypass.test (bypass, tempfailed: retry memory).
+
+local function check(cond, what)
+	if not cond then error(what, 2) end
+end
+
+local function open(client)
+	local conn = mt.connect("unix:" .. sock, 40, 0.25)
+	check(conn ~= nil, "mt.connect() failed")
+	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.30")
+	check(mt.conninfo(conn, "client.example", client) == nil, "mt.conninfo() failed")
+	return conn
+end
+
+local function run()
+	local first, n = tonumber(first), tonumber(count)
+	if mode == "domains" then
+		local conn = open("192.0.2.7")
+		check(mt.mailfrom(conn, "<s@client.test>") == nil, "mt.mailfrom() failed")
+		for i = first, first + n - 1 do
+			check(mt.rcptto(conn, "<u@d" .. i .. ".mem.test>") == nil, "mt.rcptto() failed")
+		end
+		mt.disconnect(conn)
+	else
+		for i = first, first + n - 1 do
+			local a, b, c = 10 + (i // 65536) % 200, (i // 256) % 256, i % 256
+			local conn = open(a .. "." .. b .. "." .. c .. ".7")
+			check(mt.mailfrom(conn, "<s@client.test>") == nil, "mt.mailfrom() failed")
+			check(mt.rcptto(conn, "<u@live.bypass.test>") == nil, "mt.rcptto() failed")
+			mt.disconnect(conn)
+		end
+	end
+end
+
+local ok, err = pcall(run)
+if not ok then
+	mt.echo("mem.lua: " .. tostring(err))
+	os.exit(1)
+end

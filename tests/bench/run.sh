@@ -1,0 +1,211 @@
+#!/bin/bash
+# run.sh - the benchmarks (make bench; needs root for Postfix): every
+# figure is a ratio against a baseline measured in the same run.
+#
+#   1. end to end, warm cache: smtp-source into a loopback Postfix relaying
+#      to smtp-sink, with no milter, a no-op milter, and mxbypass-milter,
+#      alternated round by round; medians
+#   2. cold path: every message to another of BENCH_DOMAINS domains served
+#      by NSD behind a forwarder that delays each answer as a network would:
+#      mxbypass-milter (c-ares: the MX query, then every address query at
+#      once) against a milter doing blocking res_query lookups one by one
+#   3. decision cost: decide_bench, warm, 1 and 2 threads
+#   4. memory: the daemon's peak RSS after 100,000 distinct recipient
+#      domains (default CacheSize), then after 100,000 distinct client
+#      networks (retry memory, top lists)
+#   5. added RCPT latency, warm, one session, from the client's side
+#
+# Knobs: BENCH_MESSAGES (5000), BENCH_SESSIONS (20), BENCH_ROUNDS (3),
+# BENCH_DOMAINS (10000), BENCH_MEM (100000), BENCH_LATENCY (2000),
+# BENCH_DNS_DELAY (5 ms added to every DNS answer on the cold path).
+
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/e2e/e2e_lib.sh"
+
+MESSAGES=${BENCH_MESSAGES:-5000}
+SESSIONS=${BENCH_SESSIONS:-20}
+ROUNDS=${BENCH_ROUNDS:-3}
+DOMAINS=${BENCH_DOMAINS:-10000}
+MEM=${BENCH_MEM:-100000}
+LATENCY=${BENCH_LATENCY:-2000}
+DNS_DELAY=${BENCH_DNS_DELAY:-5}
+B="$top_builddir/tests/bench"
+BS="$top_srcdir/tests/bench"
+require_postfix
+for p in noop_milter decide_bench; do
+	[ -x "$B/$p" ] || fail "$B/$p not built (make bench builds it)"
+done
+
+# median N... - the middle value
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+# ratio A B - A/B to two decimals
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# field LINE KEY - KEY=value from a line
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+echo "== setting up: NSD, smtp-sink, milters, four Postfix instances (in $T)"
+{
+	printf '$ORIGIN cold.test.\n$TTL 3600\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n'
+	for ((i = 0; i < DOMAINS + 200; i++)); do
+		printf 'd%d MX 10 up.bypass.test.\nd%d MX 20 backup.bypass.test.\n' $i $i
+	done
+} >"$T/cold.test.zone"
+printf '$ORIGIN mem.test.\n$TTL 3600\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n* MX 10 up.bypass.test.\n* MX 20 backup.bypass.test.\n' \
+	>"$T/mem.test.zone"
+NSD_EXTRA_ZONES="cold.test:$T/cold.test.zone mem.test:$T/mem.test.zone" start_nsd
+
+PORT=$(e2e_free_port)
+SINK=127.0.0.21:$PORT
+smtp-sink -u postfix -h up.bypass.test "$SINK" 256 >>"$T/sink.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_secs 10 tcp_open "$SINK" || fail "smtp-sink did not start"
+
+conf="$T/milter.conf"
+PROBE_PORT=$PORT bypass_conf "$conf.base"
+grep -v '^TrustedNetworks\|^ActionMap\|^Domains' "$conf.base" >"$conf"
+printf 'TrustedNetworks 127.0.0.60/32\nUserID postfix\nAction tag\n' >>"$conf"
+start_milter "$conf"
+(umask 0; exec "$B/noop_milter" "unix:$T/noop.sock") 2>>"$T/noop.log" &
+PIDS="$PIDS $!"
+DELAY_PORT=$(random_port)
+python3 "$BS/dnsdelay.py" "$DELAY_PORT" "$NSD_PORT" "$DNS_DELAY" 2>>"$T/dnsdelay.log" &
+PIDS="$PIDS $!"
+(umask 0; exec "$B/noop_milter" "unix:$T/resq.sock" 127.0.0.1 "$DELAY_PORT") 2>>"$T/noop.log" &
+PIDS="$PIDS $!"
+wait_for test -S "$T/noop.sock" && wait_for test -S "$T/resq.sock" || fail "no-op milters did not start"
+
+MILTERS=(none "" noop "unix:$T/noop.sock" mxbypass "unix:$SOCK" resquery "unix:$T/resq.sock")
+declare -A ADDR
+for ((i = 0; i < ${#MILTERS[@]}; i += 2)); do
+	name=${MILTERS[i]}
+	ADDR[$name]=127.0.0.30:$((PORT + 1 + i / 2))
+	m=${MILTERS[i + 1]}
+	start_postfix "$name" "${ADDR[$name]}" "$SINK" "relay_domains = bypass.test cold.test mem.test" \
+		"smtpd_milters = ${m:+{ $m, default_action=accept, command_timeout=30s \}}" \
+		"default_process_limit = 200" "smtpd_client_connection_count_limit = 0"
+done
+
+# drained NAME - the instance's queue is empty
+drained() { [ -z "$(find "$(pf_dir "$1")/spool/"{incoming,active,deferred,maildrop} -type f 2>/dev/null | head -n 1)" ]; }
+# source NAME - smtp-source into an instance: messages per second
+source_rate() {
+	local t0 t1
+	t0=$(date +%s%N)
+	smtp-source -s "$SESSIONS" -m "$MESSAGES" -l 512 -f bench@client.test -t user@live.bypass.test \
+		"${ADDR[$1]}" >>"$T/source.log" 2>&1 || fail "smtp-source into $1 failed"
+	t1=$(date +%s%N)
+	wait_secs 120 drained "$1" || fail "$1: the queue did not drain"
+	awk -v m="$MESSAGES" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", m / (ns / 1e9) }'
+}
+
+# warm-up: caches, Postfix processes
+for name in none noop mxbypass; do
+	python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 4 200 user@live.bypass.test >/dev/null
+done
+
+echo
+echo "== 1. end to end, warm cache: $MESSAGES messages, $SESSIONS sessions, $ROUNDS rounds alternated"
+declare -A RATES=([none]= [noop]= [mxbypass]=)
+for ((r = 1; r <= ROUNDS; r++)); do
+	for name in none noop mxbypass; do
+		RATES[$name]="${RATES[$name]} $(source_rate "$name")"
+	done
+	echo "   round $r: none${RATES[none]##* } noop${RATES[noop]##* } mxbypass${RATES[mxbypass]##* } msg/s" \
+		| sed 's/\(none\|noop\|mxbypass\)\([0-9]\)/\1 \2/g'
+done
+none=$(median ${RATES[none]}); noop=$(median ${RATES[noop]}); mxb=$(median ${RATES[mxbypass]})
+printf '   %-28s %8s msg/s\n' "no milter" "$none" "no-op milter" "$noop" "mxbypass-milter (tag)" "$mxb"
+printf '   mxbypass/no-op      %s   (target >= 0.95)\n' "$(ratio "$mxb" "$noop")"
+printf '   mxbypass/no-milter  %s\n' "$(ratio "$mxb" "$none")"
+grep -c 'verdict=bypass action=tag' "$T/milter.log" | sed 's/^/   bypass lines logged: /'
+
+echo
+half=$((DOMAINS / 2))
+echo "== 2. cold path: every message to another domain, DNS answers $DNS_DELAY ms away"
+echo "   ($half messages per run, 2 runs each, $SESSIONS sessions)"
+sed -i "s/^DnsServers .*/DnsServers 127.0.0.1:$DELAY_PORT/" "$conf"
+n=$(log_count 'config: reloaded')
+kill -HUP "$MILTER_PID"
+wait_for log_count_above 'config: reloaded' "$n" || fail "no reload"
+declare -A COLD=([mxbypass]= [resquery]=) C50=([mxbypass]= [resquery]=)
+for r in 0 1; do
+	for name in mxbypass resquery; do
+		line=$(python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" "$SESSIONS" "$half" \
+			"u@d{n}.cold.test" $((r * half)))
+		[ "$(field "$line" failed)" = 0 ] || fail "cold $name: $line"
+		COLD[$name]="${COLD[$name]} $(field "$line" rate)"
+		C50[$name]="${C50[$name]} $(field "$line" rcpt-p50-ms)"
+		echo "   run $((r + 1)) $name: $line"
+		wait_secs 120 drained "$name" || fail "$name: the queue did not drain"
+	done
+done
+# one session, 200 domains neither milter has seen: the RCPT time of a
+# cold lookup, without queueing
+for name in mxbypass resquery; do
+	line=$(python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 200 \
+		"u@d{n}.cold.test" "$DOMAINS")
+	eval "one_$name=\$(field \"\$line\" rcpt-p50-ms)"
+	wait_secs 120 drained "$name" || fail "$name: the queue did not drain"
+done
+kill -USR1 "$MILTER_PID"
+wait_log 'stats: totals'
+misses=$(grep 'stats: totals' "$T/milter.log" | tail -n 1 | grep -o 'dns-misses=[0-9]*')
+c_mxb=$(median ${COLD[mxbypass]}); c_res=$(median ${COLD[resquery]})
+l_mxb=$(median ${C50[mxbypass]}); l_res=$(median ${C50[resquery]})
+printf '   %-28s %8s msg/s  RCPT p50 %s ms  (%s)\n' "mxbypass-milter (c-ares)" "$c_mxb" "$l_mxb" "$misses"
+printf '   %-28s %8s msg/s  RCPT p50 %s ms\n' "blocking res_query milter" "$c_res" "$l_res"
+printf '   mxbypass/blocking   throughput %s, RCPT time %s\n' "$(ratio "$c_mxb" "$c_res")" "$(ratio "$l_mxb" "$l_res")"
+printf '   one session, 200 new domains: RCPT p50 %s ms (mxbypass) vs %s ms (blocking), ratio %s\n' \
+	"$one_mxbypass" "$one_resquery" "$(ratio "$one_mxbypass" "$one_resquery")"
+sed -i "s/^DnsServers .*/DnsServers 127.0.0.1:$NSD_PORT/" "$conf"
+
+echo "== 3. decision cost, warm (cache hit + rank + verdict)"
+"$B/decide_bench" "$conf" live.bypass.test 127.0.0.30 192.0.2.7 1000000 | sed 's/^/   /'
+
+echo
+echo "== 4. memory of the daemon (default CacheSize 10000, retry memory 100000), peak RSS"
+stop_milter
+printf 'Syslog no\nLogLevel notice\nTrustedNetworks 127.0.0.60/32\nDnsServers 127.0.0.1:%s\nProbePort %s\nAction tag\n' \
+	"$NSD_PORT" "$PORT" >"$T/mem.conf"
+start_milter "$T/mem.conf"
+rss() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$MILTER_PID/status"; }
+echo "   at start: $(rss) MiB"
+chunk=$((MEM / 4))
+# mem_run MODE CHUNKS - CHUNKS chunks of distinct domains or client networks
+mem_run() {
+	for ((c = 0; c < $2; c++)); do
+		"$MILTERTEST" -D sock="$SOCK" -D mode=$1 -D first=$((c * chunk)) -D count=$chunk \
+			-s "$BS/mem.lua" >"$T/mem.out" 2>&1 || { cat "$T/mem.out"; fail "mem.lua $1"; }
+		echo "   after $(( (c + 1) * chunk )) distinct $3: $(rss) MiB"
+	done
+}
+mem_run domains 4 "recipient domains (Action tag: the MX set cache)"
+# tempfail: every client network and domain pair goes to the retry memory
+sed -i 's/^Action tag$/Action tempfail/' "$T/mem.conf"
+kill -HUP "$MILTER_PID"
+wait_log 'config: reloaded' || fail "no reload"
+mem_run clients 5 "client networks (Action tempfail: retry memory, top lists)"
+echo "   (target: under 64 MiB, flat once the caches are full)"
+
+echo "== 5. added RCPT latency, warm cache, 1 session, $LATENCY messages each"
+stop_milter
+start_milter "$conf"
+for name in none noop mxbypass; do
+	python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 200 user@live.bypass.test >/dev/null
+done
+declare -A P50 P99
+lines0=$(log_count ': rcpt-domain=')
+for name in none noop mxbypass; do
+	line=$(python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 "$LATENCY" user@live.bypass.test)
+	P50[$name]=$(field "$line" rcpt-p50-ms); P99[$name]=$(field "$line" rcpt-p99-ms)
+	printf '   %-28s p50 %s ms  p99 %s ms\n' "$name" "${P50[$name]}" "${P99[$name]}"
+done
+awk -v a="${P50[mxbypass]}" -v b="${P50[none]}" -v c="${P99[mxbypass]}" -v d="${P99[none]}" \
+	-v e="${P50[noop]}" -v f="${P99[noop]}" 'BEGIN {
+	printf "   added by mxbypass-milter: p50 %+.3f ms, p99 %+.3f ms (no-op milter: p50 %+.3f ms, p99 %+.3f ms)\n",
+		a - b, c - d, e - b, f - d }'
+echo "   (mxbypass-milter decided $(( $(log_count ': rcpt-domain=') - lines0 )) recipients here)"
+stop_milter
+echo
+echo "== done"

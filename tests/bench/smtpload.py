@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""smtpload - an SMTP load generator that times each RCPT
+
+    smtpload.py HOST PORT SESSIONS MESSAGES RCPT-TEMPLATE [FIRST]
+
+SESSIONS threads send MESSAGES messages in all, one connection per message
+(as smtp-source does), each with one recipient made from RCPT-TEMPLATE:
+"{n}" is replaced by the message's number (from FIRST, default 0), so
+"user@d{n}.cold.test" sends every message to another domain. Prints one line:
+
+    messages=N seconds=S rate=R rcpt-p50-ms=A rcpt-p99-ms=B failed=F
+
+rate is messages per second; the RCPT times are from the client's side
+(command sent to reply read).
+"""
+
+import socket
+import sys
+import threading
+import time
+
+BODY = b"Subject: bench\r\n\r\n" + b"x" * 500 + b"\r\n.\r\n"
+
+
+def reply(f):
+    """read one SMTP reply; return its code"""
+    while True:
+        line = f.readline()
+        if not line:
+            raise ConnectionError("connection closed")
+        if line[3:4] != b"-":
+            return int(line[:3])
+
+
+def one_message(host, port, rcpt):
+    """send one message; return the RCPT time in seconds, or None"""
+    with socket.create_connection((host, port), timeout=60) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        f = s.makefile("rb")
+        if reply(f) != 220:
+            return None
+        s.sendall(b"EHLO bench.test\r\n")
+        reply(f)
+        s.sendall(b"MAIL FROM:<bench@client.test>\r\n")
+        if reply(f) != 250:
+            return None
+        t0 = time.perf_counter()
+        s.sendall(b"RCPT TO:<" + rcpt.encode() + b">\r\n")
+        code = reply(f)
+        took = time.perf_counter() - t0
+        if code != 250:
+            return None
+        s.sendall(b"DATA\r\n")
+        if reply(f) != 354:
+            return None
+        s.sendall(BODY)
+        if reply(f) != 250:
+            return None
+        s.sendall(b"QUIT\r\n")
+        reply(f)
+        return took
+
+
+def main():
+    host, port, sessions, messages, template = sys.argv[1:6]
+    port, sessions, messages = int(port), int(sessions), int(messages)
+    first = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    lock = threading.Lock()
+    state = {"next": 0, "times": [], "failed": 0}
+
+    def worker():
+        while True:
+            with lock:
+                n = state["next"]
+                if n >= messages:
+                    return
+                state["next"] += 1
+            try:
+                took = one_message(host, port, template.replace("{n}", str(first + n)))
+            except OSError:
+                took = None
+            with lock:
+                if took is None:
+                    state["failed"] += 1
+                else:
+                    state["times"].append(took)
+
+    threads = [threading.Thread(target=worker) for _ in range(sessions)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    times = sorted(state["times"]) or [0.0]
+    p50 = times[len(times) // 2] * 1000
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
+    print("messages=%d seconds=%.2f rate=%.1f rcpt-p50-ms=%.3f rcpt-p99-ms=%.3f failed=%d"
+          % (messages, seconds, messages / seconds, p50, p99, state["failed"]))
+
+
+if __name__ == "__main__":
+    main()
