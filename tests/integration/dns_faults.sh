@@ -49,3 +49,26 @@ sleep 0.2
 n=$(grep -c 'query\[MX\] storm.test from' "$T/dnsmasq.log")
 [ "$n" = 1 ] || { cat "$T/dnsmasq.log"; fail "storm: the DNS server saw $n MX queries"; }
 pass "50 threads asking for one cold domain: 1 MX query at the server ($joined waited for it, $hits found it cached)"
+
+# Malformed answers: an error verdict (accepted), never a crash, and no
+# waiting past DnsTimeout x DnsTries. A spoofed ID is ignored: a timeout.
+for mode in short garbage pointer wrongid; do
+	for try in 1 2 3 4 5; do
+		BAD_PORT=$(random_port)
+		"$TOOLS/baddns" 127.0.0.1 "$BAD_PORT" $mode 2>>"$T/baddns.out" &
+		bad=$!
+		PIDS="$PIDS $bad"
+		sleep 0.2
+		kill -0 $bad 2>/dev/null && break
+	done
+	printf 'Syslog no\nDnsServers 127.0.0.1:%s\nDnsTimeout 400\nDnsTries 2\n' "$BAD_PORT" >"$T/bad.conf"
+	t0=$(date +%s%N)
+	"$MILTER" -c "$T/bad.conf" -t two.mxb.test -a 127.0.0.12 >"$T/out" 2>&1
+	rc=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ $rc = 1 ] && grep -q '^verdict: error$' "$T/out" \
+		|| { cat "$T/out"; fail "$mode answers: exit $rc, expected 1 and verdict error"; }
+	[ $ms -le 1300 ] || fail "$mode answers: took $ms ms"
+	kill $bad
+	pass "$mode DNS answers: $(sed -n 's/^lookup: \([a-z-]*\).*/\1/p' "$T/out"), verdict error after $ms ms"
+done

@@ -4,7 +4,8 @@
 # start_mx_hosts picks one port, PROBE_PORT, and starts on it the better MX
 # hosts the zone names: a live primary (smtp-sink) on 127.0.0.21, nothing on
 # .22 (refused), a tarpit on .23, a 421 greeter on .24, a 220 greeter that
-# logs what it hears on .25 ($T/greeter.log), a 554 greeter on .26.
+# logs what it hears on .25 ($T/greeter.log), a 554 greeter on .26, a
+# host that drops every SYN on .27, one that resets mid-greeting on .28.
 
 # bypass_conf FILE - the milter's configuration for these hosts: this host
 # is 127.0.0.30, clients in 10.9.9.0/24 are trusted, per-domain actions
@@ -60,6 +61,8 @@ start_mx_hosts() {
 			&& mx_host 127.0.0.24 "$PROBE_PORT" "421 busy.bypass.test too busy" \
 			&& mx_host 127.0.0.25 "$PROBE_PORT" "220 greeter.bypass.test ESMTP" \
 			&& mx_host 127.0.0.26 "$PROBE_PORT" "554 rude.bypass.test no thanks" \
+			&& mx_host 127.0.0.27 "$PROBE_PORT" synfull \
+			&& mx_host 127.0.0.28 "$PROBE_PORT" "reset:220-reset.bypass.test ESMTP" \
 			&& return 0
 	done
 	cat "$T"/greeter-*.log "$T/sink.log" >&2

@@ -134,6 +134,17 @@ tcheck outside.test 192.0.2.7 exempt
 tcheck live.bypass.test 2001:db8::7 bypass
 pass "check mode: the milter's verdict for all 18 scenarios"
 
+# A primary that drops SYNs, or resets in the middle of its greeting: down,
+# and the answer comes within ProbeTimeout.
+for s in synhole reset; do
+	t0=$(ms)
+	tcheck $s.bypass.test 192.0.2.7 backup
+	t1=$(ms)
+	[ $((t1 - t0)) -lt 1500 ] || fail "$s: -t took $((t1 - t0)) ms"
+	echo "# $s: $((t1 - t0)) ms"
+done
+pass "a primary dropping SYNs, or resetting mid-greeting: backup, within ProbeTimeout"
+
 # Without ProbeBanner a listener that accepts is reachable, whatever it says.
 sed 's/^ProbeTimeout.*/ProbeTimeout 500\nProbeBanner no/' "$conf" >"$T/nobanner.conf"
 tcheck busy.bypass.test 192.0.2.7 bypass "$T/nobanner.conf"

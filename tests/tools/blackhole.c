@@ -1,7 +1,7 @@
 /*
  * blackhole - a server that never answers, or only greets, for the tests.
  *
- *	blackhole ADDR PORT [GREETING]
+ *	blackhole ADDR PORT [GREETING | reset:TEXT | synfull]
  *
  * Binds UDP and TCP on ADDR:PORT. UDP datagrams are read and dropped. TCP
  * connections are accepted and held open: without GREETING not a byte is
@@ -9,7 +9,10 @@
  * and CRLF are sent at once (e.g. "421 busy", or "220 ready" for a primary
  * that only greets). Every accepted connection and every line received is
  * logged to stdout ("accept" / "recv: LINE"), so a test can count probes and
- * see their QUIT. Runs until killed.
+ * see their QUIT. "reset:TEXT" sends TEXT (no line end) and resets the
+ * connection (a server dying mid-greeting). "synfull" never accepts and
+ * fills its accept queue at once, so the kernel drops every further SYN
+ * without an answer (a host that blackholes connections). Runs until killed.
  */
 
 #include <arpa/inet.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <signal.h>
 
 #define MAX_HELD 256
 
@@ -46,6 +50,15 @@ static void take(int listener, struct pollfd *held, int *n, const char *greeting
 	if (c < 0)
 		return;
 	printf("accept\n");
+	if (greeting != NULL && strncmp(greeting, "reset:", 6) == 0) {
+		struct linger hard = { 1, 0 };
+		if (send(c, greeting + 6, strlen(greeting + 6), MSG_NOSIGNAL) < 0)
+			perror("blackhole: send");
+		usleep(50000);
+		setsockopt(c, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+		close(c);
+		return;
+	}
 	if (greeting != NULL) {
 		char line[512];
 		int len = snprintf(line, sizeof(line), "%s\r\n", greeting);
@@ -94,6 +107,18 @@ int main(int argc, char **argv)
 	if (pfd[0].fd < 0 || pfd[1].fd < 0) {
 		perror("blackhole: bind");
 		return 1;
+	}
+	if (greeting != NULL && strcmp(greeting, "synfull") == 0) {
+		/* a backlog of 0 holds one connection: fill it, never accept */
+		listen(pfd[1].fd, 0);
+		for (int i = 0; i < 2; i++) {
+			int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			if (c >= 0 && connect(c, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+				usleep(100000);
+		}
+		printf("full\n");
+		for (;;)
+			pause();
 	}
 	for (;;) {
 		if (poll(pfd, (nfds_t)(2 + held), -1) < 0)
