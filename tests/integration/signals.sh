@@ -99,6 +99,19 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	milter_answers || { cat "$T/mt.out"; fail "unprivileged daemon does not answer"; }
 	stop_milter || fail "unprivileged daemon did not stop cleanly"
 	pass "UserID: privileges dropped, socket chowned, mode from UMask"
+
+	# UserID that cannot be applied (started as nobody, asked to become
+	# postfix): the daemon refuses to start, and says why
+	if id postfix >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+		mkdir -m 1777 "$T/nb"
+		printf 'Syslog no\nUserID postfix\n' > "$T/nb/user.conf"
+		setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+			"$MILTER" -f -l -c "$T/nb/user.conf" -p "unix:$T/nb/x.sock" >"$T/nb/out" 2>&1
+		rc=$?
+		[ $rc != 0 ] && grep -Eq 'fatal: .*cannot (chown|switch)' "$T/nb/out" \
+			|| { cat "$T/nb/out"; fail "UserID not applicable: exit $rc"; }
+		pass "UserID that cannot be applied: refuses to run (exit $rc, reason logged)"
+	fi
 else
 	echo "# not root: privilege drop not tested"
 fi
