@@ -10,6 +10,17 @@
 
 struct services;
 
+/* What the milter negotiates: the steps it skips, the steps it never
+ * answers, the actions it may take, and the macros it reads. The no-op
+ * milter of the benchmarks negotiates the same, to measure the protocol. */
+#define MXB_STEPS_SKIPPED \
+	(SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA)
+#define MXB_STEPS_NOREPLY (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR)
+#define MXB_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST)
+#define MXB_MACROS_CONNECT "{daemon_addr} {if_addr} {client_addr} j"
+#define MXB_MACROS_ENVFROM "i {auth_authen}"
+#define MXB_MACROS_ENVRCPT "i {rcpt_addr}"
+
 struct smfiDesc *callbacks_filter(void);
 void callbacks_init(struct services *s);
 bool callbacks_done(unsigned timeout_ms);

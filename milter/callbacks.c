@@ -148,15 +148,12 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3, unsigned long *pf0,
 			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH
-		| SMFIP_NOUNKNOWN | SMFIP_NODATA;
-	const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR;
 	struct conn *c = calloc(1, sizeof(*c));
 
 	(void)f2;
 	(void)f3;
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
-	*pf1 = f1 & skip;
+	*pf0 = f0 & MXB_ACTIONS;
+	*pf1 = f1 & MXB_STEPS_SKIPPED;
 	*pf2 = 0;
 	*pf3 = 0;
 	if (c == NULL || (c->cfg = config_current()) == NULL) {
@@ -165,16 +162,16 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_CONTINUE;
 	}
 	atomic_fetch_add(&open_conns, 1);
-	*pf1 |= f1 & noreply;
+	*pf1 |= f1 & MXB_STEPS_NOREPLY;
 	c->steps = *pf1;
 	c->id = atomic_fetch_add(&next_conn_id, 1);
 	snprintf(c->tag, sizeof(c->tag), "conn%lu", c->id);
 	smfi_setpriv(ctx, c);
 	if (f0 & SMFIF_SETSYMLIST) {
 		/* replaces the MTA's lists: ask for everything read later */
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_addr} {if_addr} {client_addr} j");
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+		smfi_setsymlist(ctx, SMFIM_CONNECT, MXB_MACROS_CONNECT);
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, MXB_MACROS_ENVFROM);
+		smfi_setsymlist(ctx, SMFIM_ENVRCPT, MXB_MACROS_ENVRCPT);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -465,7 +462,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 static struct smfiDesc filter = {
 	.xxfi_name = "mxbypass-milter",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+	.xxfi_flags = MXB_ACTIONS,
 	.xxfi_connect = cb_connect,
 	.xxfi_envfrom = cb_envfrom,
 	.xxfi_envrcpt = cb_envrcpt,

@@ -24,6 +24,8 @@
 
 #include <libmilter/mfapi.h>
 
+#include "callbacks.h"
+
 static struct sockaddr_in dns;
 static int lookups;
 
@@ -104,21 +106,20 @@ static sfsistat on_eom(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* the same negotiation as mxbypass-milter (milter/callbacks.c) */
+/* the same negotiation as mxbypass-milter (callbacks.h) */
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3, unsigned long *pf0,
 			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	(void)f2;
 	(void)f3;
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
-	*pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA
-		     | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR);
+	*pf0 = f0 & MXB_ACTIONS;
+	*pf1 = f1 & (MXB_STEPS_SKIPPED | MXB_STEPS_NOREPLY);
 	*pf2 = *pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_addr} {if_addr} {client_addr} j");
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}");
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_addr}");
+		smfi_setsymlist(ctx, SMFIM_CONNECT, MXB_MACROS_CONNECT);
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, MXB_MACROS_ENVFROM);
+		smfi_setsymlist(ctx, SMFIM_ENVRCPT, MXB_MACROS_ENVRCPT);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 	struct smfiDesc desc = {
 		.xxfi_name = "noop-milter",
 		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+		.xxfi_flags = MXB_ACTIONS,
 		.xxfi_connect = on_connect,
 		.xxfi_envfrom = on_envfrom,
 		.xxfi_envrcpt = on_envrcpt,
