@@ -56,7 +56,7 @@ bool domain_normalize(const char *in, size_t len, char *out, size_t outlen)
 		out[i] = c;
 	}
 	out[len] = '\0';
-	return true;
+	return label > 0;	/* "example.org.." left an empty last label */
 }
 
 /* domain_classify - a domain as written: name, literal or malformed */
@@ -84,11 +84,18 @@ enum domain_kind domain_of_address(const char *addr, char *out, size_t outlen)
 		start++;
 		end--;
 	}
-	/* the domain follows the last '@'; a domain never holds one, a quoted
-	 * local part or a source route (<@a,@b:user@c>) may */
+	/* the domain follows the last '@': a name never holds one, a quoted
+	 * local part or a source route (<@a,@b:user@c>) may; but a general
+	 * address literal may too (<user@[tag:a@b]>), so one that ends the
+	 * address starts at the '@' before its '[' */
 	for (const char *p = start; p < end; p++)
 		if (*p == '@')
 			at = p;
+	if (at != NULL && end[-1] == ']') {
+		const char *open = memrchr(start, '[', (size_t)(end - start));
+		if (open != NULL && open > start && open[-1] == '@')
+			at = open - 1;
+	}
 	if (at == NULL)
 		return DOMAIN_MISSING;
 	return domain_classify(at + 1, (size_t)(end - at - 1), out, outlen);

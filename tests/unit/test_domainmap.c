@@ -42,7 +42,46 @@ static const struct norm_case norm_cases[] = {
 	{ "CR refused", "example.org\r", NULL },
 	{ "bracket literal refused", "[192.0.2.1]", NULL },
 	{ "at sign refused", "user@example.org", NULL },
+	{ "two trailing dots refused", "example.org..", NULL },
+	{ "trailing dot after an empty label refused", "example..", NULL },
 };
+
+struct addr_case {
+	const char *name;
+	const char *addr;
+	enum domain_kind kind;
+	const char *domain;		/* for DOMAIN_NAME */
+};
+
+static const struct addr_case addr_cases[] = {
+	{ "plain address", "<user@Example.ORG>", DOMAIN_NAME, "example.org" },
+	{ "no angle brackets", "user@example.org", DOMAIN_NAME, "example.org" },
+	{ "spaces around", "  <user@example.org>\t", DOMAIN_NAME, "example.org" },
+	{ "trailing dot", "<user@example.org.>", DOMAIN_NAME, "example.org" },
+	{ "two trailing dots: malformed", "<user@example.org..>", DOMAIN_MALFORMED, NULL },
+	{ "source route", "<@a.example,@b.example:user@c.example>", DOMAIN_NAME, "c.example" },
+	{ "quoted local part with @", "<\"a@b\"@example.org>", DOMAIN_NAME, "example.org" },
+	{ "IPv4 literal", "<user@[192.0.2.1]>", DOMAIN_LITERAL, NULL },
+	{ "IPv6 literal", "<user@[IPv6:2001:db8::1]>", DOMAIN_LITERAL, NULL },
+	{ "general literal holding @", "<user@[tag:a@b]>", DOMAIN_LITERAL, NULL },
+	{ "source route to a literal holding @", "<@a,@b:u@[1b:u@Z1/]>", DOMAIN_LITERAL, NULL },
+	{ "literal not closed", "<user@[192.0.2.1>", DOMAIN_MALFORMED, NULL },
+	{ "postmaster alone", "<postmaster>", DOMAIN_MISSING, NULL },
+	{ "null sender", "<>", DOMAIN_MISSING, NULL },
+	{ "nothing after @", "<user@>", DOMAIN_MISSING, NULL },
+	{ "unbalanced bracket", "<user@example.org", DOMAIN_MALFORMED, NULL },
+	{ "8-bit domain", "<user@b\xc3\xbc" "cher.de>", DOMAIN_MALFORMED, NULL },
+};
+
+static void test_address(void **state)
+{
+	const struct addr_case *ac = *state;
+	char out[DOMAIN_MAXLEN + 1];
+
+	assert_int_equal(domain_of_address(ac->addr, out, sizeof(out)), ac->kind);
+	if (ac->domain != NULL)
+		assert_string_equal(out, ac->domain);
+}
 
 static void test_normalize(void **state)
 {
@@ -114,12 +153,15 @@ static void test_duplicate_found(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[32];
+	struct CMUnitTest tests[64];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(norm_cases) / sizeof(norm_cases[0]); i++)
 		tests[n++] = (struct CMUnitTest){ norm_cases[i].name, test_normalize, NULL, NULL,
 						  (void *)&norm_cases[i] };
+	for (size_t i = 0; i < sizeof(addr_cases) / sizeof(addr_cases[0]); i++)
+		tests[n++] = (struct CMUnitTest){ addr_cases[i].name, test_address, NULL, NULL,
+						  (void *)&addr_cases[i] };
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_normalize_total_length);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_lookup);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_duplicate_found);
