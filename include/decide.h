@@ -15,14 +15,14 @@ struct cache;
 struct config;
 struct prober;
 struct resolver;
-struct retry;
+struct store;
 struct stats_caches;
 
 /* What every connection shares: made once, kept across reloads. */
 struct services {
 	struct cache *mxsets;
 	struct prober *prober;
-	struct retry *retry;
+	struct store *store;		/* retry memory and probe results */
 };
 
 struct decision_input {
@@ -43,7 +43,8 @@ struct decision {
 	enum probe_state probes[MX_MAX_ENTRIES];
 };
 
-bool services_init(struct services *s, const struct config *cfg);
+bool services_init(struct services *s, const struct config *cfg, bool shared,
+		   const char *password);
 void services_configure(struct services *s, const struct config *cfg);
 void services_free(struct services *s);
 void services_caches(struct services *s, struct stats_caches *out);

@@ -9,7 +9,7 @@
 
 #include "verdict.h"
 
-struct cache;
+struct store;
 struct config;
 struct mxset;
 struct mx_rank;
@@ -25,10 +25,9 @@ enum greeting {
 
 enum greeting probe_parse_greeting(const char *buf, size_t len);
 
-struct prober *prober_new(size_t cache_capacity, unsigned concurrency);
+struct prober *prober_new(struct store *store, unsigned concurrency);
 void prober_free(struct prober *p);
 void prober_set_concurrency(struct prober *p, unsigned concurrency);
-struct cache *prober_cache(struct prober *p);
 
 void probe_better(struct prober *p, const struct config *cfg, const struct mxset *m,
 		  const struct mx_rank *rank, uint64_t deadline_ms, enum probe_state *states);

@@ -8,19 +8,15 @@
 
 #include "netaddr.h"
 
-struct retry;
-
 enum retry_state {
 	RETRY_FIRST,		/* first tempfail: remembered from now */
 	RETRY_TOO_SOON,		/* tempfailed before, RetryAfter not over yet */
 	RETRY_ACCEPT,		/* a retry after RetryAfter, within RetryExpire */
 };
 
-#define RETRY_CAPACITY 100000	/* (client network, domain) pairs remembered */
+struct store;
 
-struct retry *retry_new(size_t capacity, uint64_t (*now_ms)(void));
-void retry_free(struct retry *r);
-enum retry_state retry_check(struct retry *r, const struct netaddr *client, unsigned prefix4,
+enum retry_state retry_check(struct store *s, const struct netaddr *client, unsigned prefix4,
 			     unsigned prefix6, const char *domain, unsigned after_s,
 			     unsigned expire_s);
 const char *retry_network(const struct netaddr *client, unsigned prefix4, unsigned prefix6,

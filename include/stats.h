@@ -4,6 +4,7 @@
 #ifndef MXB_STATS_H
 #define MXB_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -23,6 +24,9 @@ enum counter {
 	STAT_PROBES,
 	STAT_PROBE_UP,
 	STAT_PROBE_DOWN,
+	STAT_PROBE_SHARED,		/* probe results taken from the shared store */
+	STAT_STORE_DOWN,		/* the shared store went away */
+	STAT_STORE_LOCAL,		/* answered in memory while it was away */
 	STAT_COUNT
 };
 
@@ -30,6 +34,7 @@ enum counter {
 struct stats_caches {
 	uint64_t dns_joins, dns_evictions, probe_joins, probe_evictions;
 	uint64_t dns_entries, probe_entries;
+	enum { STORE_NONE, STORE_UP, STORE_DOWN } store;	/* the shared store */
 };
 
 #define STATS_TOP 5			/* clients and domains named in a report */
@@ -37,15 +42,18 @@ struct stats_caches {
 /* Counts over a span of time: an interval, or since start. */
 struct stats_span {
 	uint64_t seconds;
+	bool pool;			/* the pool's, from the shared store */
 	uint64_t c[STAT_COUNT];
 	struct stats_caches caches;
 	size_t nclients, ndomains;
 	struct topk_slot clients[STATS_TOP], domains[STATS_TOP];
 };
 
+const char *stats_counter_name(enum counter s);
 void stats_add(enum counter s);
 uint64_t stats_get(enum counter s);
 void stats_bypass(const char *network, const char *domain);
+size_t stats_pool_top(int clients, struct topk_slot *out);
 
 void stats_report(const struct stats_caches *caches, const char *file);
 void stats_reset(void);

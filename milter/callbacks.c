@@ -344,7 +344,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		stats_bypass(retry_network(&c->client, cfg->retry_prefix4, cfg->retry_prefix6,
 					   net, sizeof(net)), domain);
 		if (a == ACTION_TEMPFAIL && cfg->retry_after > 0
-		    && retry_check(services->retry, &c->client, cfg->retry_prefix4, cfg->retry_prefix6,
+		    && retry_check(services->store, &c->client, cfg->retry_prefix4, cfg->retry_prefix6,
 				   domain, cfg->retry_after, cfg->retry_expire) == RETRY_ACCEPT) {
 			/* a retry after RetryAfter: what a real MTA does */
 			add_tag(c->msg, domain, &d);

@@ -95,7 +95,7 @@ int check_domain(const struct config *cfg, const char *domain, const char *local
 		netaddr_parse(client_addr, &in.client);
 		printf("client: %s\n", client_addr);
 	}
-	if (!services_init(&services, cfg)) {
+	if (!services_init(&services, cfg, false, NULL)) {
 		fprintf(stderr, "mxbypass-milter: -t: out of memory\n");
 		cidr_list_free(&interfaces);
 		return 2;

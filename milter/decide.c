@@ -24,16 +24,21 @@
 #include "decide.h"
 #include "log.h"
 #include "probe.h"
-#include "retry.h"
 #include "stats.h"
+#include "store.h"
 
-/* services_init - the caches and the prober */
-bool services_init(struct services *s, const struct config *cfg)
+/* services_init - the caches, the store and the prober; shared: the store
+ * the configuration names (else memory only, as check mode wants) */
+bool services_init(struct services *s, const struct config *cfg, bool shared,
+		   const char *password)
 {
+	memset(s, 0, sizeof(*s));
 	s->mxsets = mxset_cache_new(cfg->cache_size);
-	s->prober = prober_new(cfg->cache_size, cfg->probe_concurrency);
-	s->retry = retry_new(RETRY_CAPACITY, NULL);
-	if (s->mxsets == NULL || s->prober == NULL || s->retry == NULL) {
+	s->store = shared ? store_new(cfg, password)
+		: store_new_memory(STORE_RETRY_CAPACITY, cfg->cache_size, NULL);
+	if (s->store != NULL)
+		s->prober = prober_new(s->store, cfg->probe_concurrency);
+	if (s->mxsets == NULL || s->prober == NULL || s->store == NULL) {
 		services_free(s);
 		return false;
 	}
@@ -45,6 +50,7 @@ void services_configure(struct services *s, const struct config *cfg)
 {
 	cache_set_capacity(s->mxsets, cfg->cache_size);
 	prober_set_concurrency(s->prober, cfg->probe_concurrency);
+	store_configure(s->store, cfg);
 }
 
 /* services_free - release the caches */
@@ -52,21 +58,23 @@ void services_free(struct services *s)
 {
 	cache_free(s->mxsets);
 	prober_free(s->prober);
-	retry_free(s->retry);
+	store_free(s->store);
 	memset(s, 0, sizeof(*s));
 }
 
 /* services_caches - what the caches say of themselves, for the statistics */
 void services_caches(struct services *s, struct stats_caches *out)
 {
-	struct cache_stats dns, probes;
+	struct cache_stats dns;
+	struct store_status st;
 
 	cache_stats(s->mxsets, &dns);
-	cache_stats(prober_cache(s->prober), &probes);
+	store_status(s->store, &st);
 	*out = (struct stats_caches){
 		.dns_joins = dns.joins, .dns_evictions = dns.evictions, .dns_entries = dns.entries,
-		.probe_joins = probes.joins, .probe_evictions = probes.evictions,
-		.probe_entries = probes.entries,
+		.probe_joins = st.probes.joins, .probe_evictions = st.probes.evictions,
+		.probe_entries = st.probes.entries,
+		.store = !st.shared ? STORE_NONE : st.up ? STORE_UP : STORE_DOWN,
 	};
 }
 

@@ -58,6 +58,7 @@
 #include "log.h"
 #include "netaddr.h"
 #include "stats.h"
+#include "store.h"
 
 #define PROGNAME "mxbypass-milter"
 
@@ -171,6 +172,30 @@ static struct config *load_or_report(const struct options *opts)
 	}
 	config_diag_free(&diag);
 	return cfg;
+}
+
+/* redis_password - the AUTH password, when the configuration names a
+ * file; *ok false when that file cannot be read */
+static char *redis_password(const struct config *cfg, bool *ok)
+{
+	char err[512], *pw = NULL;
+
+	*ok = true;
+	if (cfg->state_backend != BACKEND_REDIS || cfg->redis_password_file == NULL)
+		return NULL;
+	if ((pw = store_read_password(cfg->redis_password_file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s: %s\n", cfg->path != NULL ? cfg->path : PROGNAME, err);
+		*ok = false;
+	}
+	return pw;
+}
+
+/* password_free - wipe the password, then free it */
+static void password_free(char *pw)
+{
+	if (pw != NULL)
+		explicit_bzero(pw, strlen(pw));
+	free(pw);
 }
 
 /* socket_path - the file of a unix socket specification, else NULL */
@@ -455,27 +480,34 @@ int main(int argc, char **argv)
 {
 	struct options opts;
 	struct config *cfg;
-	char *pidfile, *socket;
+	char *pidfile, *socket, *password = NULL;
 	int ready_fd = -1, status;
+	bool ok;
 
 	main_thread = pthread_self();
 	log_open(PROGNAME);
 	parse_options(argc, argv, &opts);
 	if (opts.check_config) {
-		cfg = load_or_report(&opts);
+		if ((cfg = load_or_report(&opts)) == NULL)
+			return 1;
+		password_free(redis_password(cfg, &ok));	/* readable? */
 		config_free(cfg);
-		return cfg != NULL ? 0 : 1;
+		return ok ? 0 : 1;
 	}
 	if ((cfg = load_or_report(&opts)) == NULL)
 		return 1;
 	log_setup(cfg->syslog, cfg->syslog_facility, cfg->log_level,
 		  opts.log_stderr || opts.check_domain || opts.pool_stats);
 	if (opts.pool_stats) {
+		status = 1;
 		if (cfg->state_backend == BACKEND_MEMORY)
 			fprintf(stderr, PROGNAME ": -S: StateBackend is memory: there is no pool "
 				"to report on (each milter logs its own statistics)\n");
+		else if ((password = redis_password(cfg, &ok)), ok)
+			status = store_pool_report(cfg, password, stdout);
+		password_free(password);
 		config_free(cfg);
-		return 1;
+		return status;
 	}
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
 		log_fatal("c-ares: library initialisation failed");
@@ -486,6 +518,10 @@ int main(int argc, char **argv)
 		return status;
 	}
 
+	/* read as root, before privileges go */
+	password = redis_password(cfg, &ok);
+	if (!ok)
+		log_fatal("store: cannot read RedisPasswordFile %s", cfg->redis_password_file);
 	block_signals();
 	open_socket(cfg);
 	if (!opts.foreground)
@@ -495,8 +531,9 @@ int main(int argc, char **argv)
 	/* read at start-up only: a reload does not move them */
 	pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
 	socket = strdup(cfg->socket);
-	if (!services_init(&services, cfg))
+	if (!services_init(&services, cfg, true, password))
 		log_fatal("milter: out of memory for the caches");
+	password_free(password);
 	callbacks_init(&services);
 	config_install(cfg);
 

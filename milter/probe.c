@@ -15,10 +15,10 @@
  *	A probe lasts at most ProbeTimeout; the recipient's deadline cuts it
  *	shorter, and then the answer is "unknown", not "down".
  *
- *	Results are kept per address and port in a cache (ProbeTTLUp,
- *	ProbeTTLDown) shared by all threads; a thread that finds another
- *	probing the same address waits for that result instead of probing
- *	again. At most ProbeConcurrency probes are in flight in the process.
+ *	Results are kept per address and port by the store (store.c:
+ *	ProbeTTLUp, ProbeTTLDown), shared by all threads and, with Redis, by
+ *	the pool; a thread that finds another probing the same address waits
+ *	for that result instead of probing again. At most ProbeConcurrency probes are in flight in the process.
  *	Probes go only to the MX hosts of a domain that lists this host as a
  *	backup: probe_better is called for nothing else.
  */
@@ -35,22 +35,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "mxset.h"
 #include "probe.h"
 #include "stats.h"
+#include "store.h"
 
 #define GREETING_MAX 1024	/* a greeting longer than this is not SMTP */
 
-/* cached results: non-NULL pointers that are not addresses */
-#define RESULT_UP ((void *)2)
-#define RESULT_DOWN ((void *)1)
-
 struct prober {
-	struct cache *results;
+	struct store *results;		/* kept and shared by the store */
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 	unsigned in_flight;
@@ -96,15 +92,14 @@ enum greeting probe_parse_greeting(const char *buf, size_t len)
 	}
 }
 
-/* prober_new - the process-wide prober */
-struct prober *prober_new(size_t cache_capacity, unsigned concurrency)
+/* prober_new - the process-wide prober, keeping its results in store */
+struct prober *prober_new(struct store *store, unsigned concurrency)
 {
 	struct prober *p = calloc(1, sizeof(*p));
 
-	if (p == NULL || (p->results = cache_new(cache_capacity, NULL, NULL)) == NULL) {
-		free(p);
+	if (p == NULL)
 		return NULL;
-	}
+	p->results = store;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
 	p->limit = concurrency > 0 ? concurrency : 1;
@@ -116,7 +111,6 @@ void prober_free(struct prober *p)
 {
 	if (p == NULL)
 		return;
-	cache_free(p->results);
 	pthread_cond_destroy(&p->freed);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
@@ -129,12 +123,6 @@ void prober_set_concurrency(struct prober *p, unsigned concurrency)
 	p->limit = concurrency > 0 ? concurrency : 1;
 	pthread_cond_broadcast(&p->freed);
 	pthread_mutex_unlock(&p->lock);
-}
-
-/* prober_cache - the results, for their statistics */
-struct cache *prober_cache(struct prober *p)
-{
-	return p->results;
 }
 
 /* slot_take - a place among the probes in flight; wait only if asked */
@@ -200,8 +188,7 @@ static void attempt_end(struct prober *p, const struct config *cfg, struct attem
 	a->up = up;
 	slot_give(p);
 	stats_add(up ? STAT_PROBE_UP : STAT_PROBE_DOWN);
-	cache_put(p->results, a->key, up ? RESULT_UP : RESULT_DOWN,
-		  (uint64_t)(up ? cfg->probe_ttl_up : cfg->probe_ttl_down) * 1000);
+	store_probe_put(p->results, a->key, up, up ? cfg->probe_ttl_up : cfg->probe_ttl_down);
 }
 
 /* attempt_drop - give up a probe without a result */
@@ -211,7 +198,7 @@ static void attempt_drop(struct prober *p, struct attempt *a)
 	a->fd = -1;
 	a->done = a->dropped = true;
 	slot_give(p);
-	cache_abandon(p->results, a->key);
+	store_probe_abandon(p->results, a->key);
 }
 
 /* attempt_io - the socket is ready: connected, greeted, refused? */
@@ -327,7 +314,7 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 		const struct mx_entry *e = &m->v[i];
 		for (size_t j = 0; j < e->naddrs && up < 0; j++) {
 			char key[sizeof(at[0].key)];
-			void *v;
+			bool is_up;
 
 			if (budget == 0) {
 				unknown[i] = true;	/* a hostile set: not every address probed */
@@ -335,9 +322,9 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 			}
 			budget--;
 			probe_key(key, sizeof(key), &e->addrs[j], cfg->probe_port);
-			switch (cache_get(p->results, key, 0, &v)) {
+			switch (store_probe_get(p->results, key, 0, &is_up)) {
 			case CACHE_HIT:
-				if (v == RESULT_UP)
+				if (is_up)
 					up = (int)i;
 				break;
 			case CACHE_TIMEOUT:
@@ -348,13 +335,13 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 				struct attempt *a;
 				if (at == NULL && (at = calloc(PROBE_MAX_ADDRS, sizeof(*at))) == NULL) {
 					log_error("probe: out of memory");
-					cache_abandon(p->results, key);
+					store_probe_abandon(p->results, key);
 					unknown[i] = true;
 					break;
 				}
 				a = &at[n];
 				if (!slot_take(p, n == 0, deadline_ms)) {
-					cache_abandon(p->results, key);
+					store_probe_abandon(p->results, key);
 					unknown[i] = true;
 					break;
 				}
@@ -377,14 +364,14 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 		up = run(p, cfg, at, n, deadline_ms);
 	/* addresses another thread was probing: wait for its results */
 	for (size_t w = 0; w < nw && up < 0; w++) {
-		void *v;
-		switch (cache_get(p->results, waits[w].key, deadline_ms, &v)) {
+		bool is_up;
+		switch (store_probe_get(p->results, waits[w].key, deadline_ms, &is_up)) {
 		case CACHE_HIT:
-			if (v == RESULT_UP)
+			if (is_up)
 				up = (int)waits[w].entry;
 			break;
 		case CACHE_LEAD:		/* that thread gave up: so do we */
-			cache_abandon(p->results, waits[w].key);
+			store_probe_abandon(p->results, waits[w].key);
 			/* fall through */
 		case CACHE_TIMEOUT:
 			unknown[waits[w].entry] = true;

@@ -12,48 +12,17 @@
  *
  *	The client network is the address cut to RetryPrefix4/RetryPrefix6
  *	bits: an MTA may retry from another address of its pool. The memory is
- *	the shared cache (cache.c): bounded, least recently used go first,
- *	entries expire RetryExpire after the first tempfail.
+ *	the store's (store.c): bounded, entries expire RetryExpire after the
+ *	first tempfail, and shared by a pool of milters when it is Redis.
  */
 
 #include "autoconfig.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
-#include "clock.h"
 #include "retry.h"
-
-struct retry {
-	struct cache *seen;		/* key -> first tempfail, ms + 1 */
-	uint64_t (*now)(void);
-};
-
-/* retry_new - an empty memory */
-struct retry *retry_new(size_t capacity, uint64_t (*now_ms)(void))
-{
-	struct retry *r = calloc(1, sizeof(*r));
-
-	if (r == NULL)
-		return NULL;
-	r->now = now_ms != NULL ? now_ms : clock_ms;
-	if ((r->seen = cache_new(capacity, NULL, r->now)) == NULL) {
-		free(r);
-		return NULL;
-	}
-	return r;
-}
-
-/* retry_free - forget everything */
-void retry_free(struct retry *r)
-{
-	if (r == NULL)
-		return;
-	cache_free(r->seen);
-	free(r);
-}
+#include "store.h"
 
 /* retry_network - the client's network as "addr/prefix" */
 const char *retry_network(const struct netaddr *client, unsigned prefix4, unsigned prefix6,
@@ -72,26 +41,19 @@ const char *retry_network(const struct netaddr *client, unsigned prefix4, unsign
 }
 
 /* retry_check - first tempfail, too soon, or a retry to accept */
-enum retry_state retry_check(struct retry *r, const struct netaddr *client, unsigned prefix4,
+enum retry_state retry_check(struct store *s, const struct netaddr *client, unsigned prefix4,
 			     unsigned prefix6, const char *domain, unsigned after_s,
 			     unsigned expire_s)
 {
-	char net[NETADDR_STRLEN + 8], key[NETADDR_STRLEN + 8 + 256];
-	uint64_t now = r->now(), first;
-	void *v;
+	char net[NETADDR_STRLEN + 8];
+	uint64_t now = store_now(s), first;
+	bool fresh;
 
 	retry_network(client, prefix4, prefix6, net, sizeof(net));
-	snprintf(key, sizeof(key), "%s %s", net, domain);
-	switch (cache_get(r->seen, key, 0, &v)) {
-	case CACHE_HIT:
-		first = (uint64_t)(uintptr_t)v - 1;
-		return now - first >= (uint64_t)after_s * 1000 ? RETRY_ACCEPT : RETRY_TOO_SOON;
-	case CACHE_LEAD:
-		/* stored + 1: a first tempfail at clock 0 is not a NULL */
-		cache_put(r->seen, key, (void *)(uintptr_t)(now + 1), (uint64_t)expire_s * 1000);
+	first = store_retry_first(s, net, domain, expire_s, &fresh);
+	if (fresh)
 		return RETRY_FIRST;
-	case CACHE_TIMEOUT:
-		break;		/* another thread is storing this very pair */
-	}
-	return RETRY_FIRST;
+	/* a wall clock that stepped back is too soon, not a retry */
+	return now >= first && now - first >= (uint64_t)after_s * 1000 ? RETRY_ACCEPT
+		: RETRY_TOO_SOON;
 }

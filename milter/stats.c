@@ -37,12 +37,12 @@
 
 #define STRIPES 8
 
-enum { SPAN_INTERVAL, SPAN_TOTAL };
+enum { SPAN_INTERVAL, SPAN_TOTAL, SPAN_POOL, SPANS };	/* SPAN_POOL: not yet in the shared store */
 
 struct stripe {
 	_Alignas(64) atomic_uint_fast64_t c[STAT_COUNT];
 	_Alignas(64) pthread_mutex_t lock;
-	struct topk clients[2], domains[2];	/* by enum span */
+	struct topk clients[SPANS], domains[SPANS];
 };
 
 static struct stripe stripes[STRIPES];
@@ -60,28 +60,45 @@ static struct {
 	struct topk parts[STRIPES];		/* copies taken under the stripe locks */
 } rep = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* The words of the stats line, in its documented order. */
-static const struct {
-	enum counter c;
-	const char *word;
-} line_order[] = {
-	{ STAT_RCPTS, "rcpts" },
-	{ STAT_VERDICT + VERDICT_EXEMPT, "exempt" },
-	{ STAT_VERDICT + VERDICT_NOT_MX, "not-mx" },
-	{ STAT_VERDICT + VERDICT_PRIMARY, "primary" },
-	{ STAT_VERDICT + VERDICT_BACKUP, "backup" },
-	{ STAT_VERDICT + VERDICT_BYPASS, "bypass" },
-	{ STAT_VERDICT + VERDICT_ERROR, "error" },
-	{ STAT_TAGGED, "tagged" },
-	{ STAT_TEMPFAILED, "tempfailed" },
-	{ STAT_REJECTED, "rejected" },
-	{ STAT_RETRY_ACCEPTED, "retry-accepted" },
-	{ STAT_DNS_HITS, "dns-hits" },
-	{ STAT_DNS_MISSES, "dns-misses" },
-	{ STAT_PROBES, "probes" },
-	{ STAT_PROBE_UP, "probe-up" },
-	{ STAT_PROBE_DOWN, "probe-down" },
+/* The counters of the stats line, in its documented order. */
+static const enum counter line_order[] = {
+	STAT_RCPTS, STAT_VERDICT + VERDICT_EXEMPT, STAT_VERDICT + VERDICT_NOT_MX,
+	STAT_VERDICT + VERDICT_PRIMARY, STAT_VERDICT + VERDICT_BACKUP,
+	STAT_VERDICT + VERDICT_BYPASS, STAT_VERDICT + VERDICT_ERROR, STAT_TAGGED,
+	STAT_TEMPFAILED, STAT_REJECTED, STAT_RETRY_ACCEPTED, STAT_DNS_HITS, STAT_DNS_MISSES,
+	STAT_PROBES, STAT_PROBE_UP, STAT_PROBE_DOWN,
 };
+
+/* Every counter's name: the words of the line, and the fields of the
+ * shared store's counter hashes. */
+static const char *const counter_names[STAT_COUNT] = {
+	[STAT_RCPTS] = "rcpts",
+	[STAT_VERDICT + VERDICT_EXEMPT] = "exempt",
+	[STAT_VERDICT + VERDICT_NOT_MX] = "not-mx",
+	[STAT_VERDICT + VERDICT_PRIMARY] = "primary",
+	[STAT_VERDICT + VERDICT_BACKUP] = "backup",
+	[STAT_VERDICT + VERDICT_BYPASS] = "bypass",
+	[STAT_VERDICT + VERDICT_ERROR] = "error",
+	[STAT_TAGGED] = "tagged",
+	[STAT_TEMPFAILED] = "tempfailed",
+	[STAT_REJECTED] = "rejected",
+	[STAT_LOGGED] = "logged",
+	[STAT_RETRY_ACCEPTED] = "retry-accepted",
+	[STAT_DNS_HITS] = "dns-hits",
+	[STAT_DNS_MISSES] = "dns-misses",
+	[STAT_PROBES] = "probes",
+	[STAT_PROBE_UP] = "probe-up",
+	[STAT_PROBE_DOWN] = "probe-down",
+	[STAT_PROBE_SHARED] = "probe-shared",
+	[STAT_STORE_DOWN] = "store-down",
+	[STAT_STORE_LOCAL] = "store-local",
+};
+
+/* stats_counter_name - the word of a counter */
+const char *stats_counter_name(enum counter s)
+{
+	return counter_names[s];
+}
 
 static void stripes_init(void)
 {
@@ -122,7 +139,7 @@ void stats_bypass(const char *network, const char *domain)
 	struct stripe *s = stripe_mine();
 
 	pthread_mutex_lock(&s->lock);
-	for (int span = SPAN_INTERVAL; span <= SPAN_TOTAL; span++) {
+	for (int span = 0; span < SPANS; span++) {
 		topk_add(&s->clients[span], network, 1);
 		topk_add(&s->domains[span], domain, 1);
 	}
@@ -140,12 +157,24 @@ static size_t top(int span, int clients, struct topk_slot *out)
 		struct topk *t = clients ? &stripes[i].clients[span] : &stripes[i].domains[span];
 		pthread_mutex_lock(&stripes[i].lock);
 		rep.parts[i] = *t;
-		if (span == SPAN_INTERVAL)
+		if (span != SPAN_TOTAL)
 			topk_clear(t);
 		pthread_mutex_unlock(&stripes[i].lock);
 		parts[i] = &rep.parts[i];
 	}
 	return topk_merge(parts, STRIPES, out, STATS_TOP);
+}
+
+/* stats_pool_top - the heaviest bypassing clients (or domains) since the
+ * previous call, for the shared store; the list starts again empty */
+size_t stats_pool_top(int clients, struct topk_slot *out)
+{
+	size_t n;
+
+	pthread_mutex_lock(&rep.lock);
+	n = top(SPAN_POOL, clients, out);
+	pthread_mutex_unlock(&rep.lock);
+	return n;
 }
 
 /* append - printf at the end of a line, never past its end */
@@ -181,14 +210,25 @@ size_t stats_format(char *buf, size_t len, const char *head, const struct stats_
 	size_t n = append(buf, len, 0, "stats: %s", head);
 
 	for (size_t i = 0; i < sizeof(line_order) / sizeof(line_order[0]); i++)
-		n = append(buf, len, n, " %s=%" PRIu64, line_order[i].word, s->c[line_order[i].c]);
+		n = append(buf, len, n, " %s=%" PRIu64, counter_names[line_order[i]],
+			   s->c[line_order[i]]);
 	n = append_top(buf, len, n, "top-clients", s->clients, s->nclients);
 	n = append_top(buf, len, n, "top-domains", s->domains, s->ndomains);
+	if (s->pool)	/* the pool has no caches; the store's own counts */
+		return append(buf, len, n, " logged=%" PRIu64 " probe-shared=%" PRIu64
+			      " store-down=%" PRIu64 " store-local=%" PRIu64, s->c[STAT_LOGGED],
+			      s->c[STAT_PROBE_SHARED], s->c[STAT_STORE_DOWN], s->c[STAT_STORE_LOCAL]);
 	/* beyond the documented line: Action log, and the caches at work */
-	return append(buf, len, n, " logged=%" PRIu64 " dns-joins=%" PRIu64 " dns-evictions=%" PRIu64
+	n = append(buf, len, n, " logged=%" PRIu64 " dns-joins=%" PRIu64 " dns-evictions=%" PRIu64
 		      " dns-cached=%" PRIu64 " probe-joins=%" PRIu64 " probe-evictions=%" PRIu64
 		      " probe-cached=%" PRIu64, s->c[STAT_LOGGED], k->dns_joins, k->dns_evictions,
 		      k->dns_entries, k->probe_joins, k->probe_evictions, k->probe_entries);
+	/* and the shared store, when there is one */
+	if (k->store != STORE_NONE)
+		n = append(buf, len, n, " store=%s store-down=%" PRIu64 " store-local=%" PRIu64
+			   " probe-shared=%" PRIu64, k->store == STORE_UP ? "up" : "down",
+			   s->c[STAT_STORE_DOWN], s->c[STAT_STORE_LOCAL], s->c[STAT_PROBE_SHARED]);
+	return n;
 }
 
 /* label_value - a Prometheus label value: backslash, quote and newline
@@ -268,6 +308,19 @@ int stats_write_prometheus(FILE *f, const struct stats_span *t, uint64_t start_t
 		fputs("mxbypass_top_domain_bypasses{domain=\"", f);
 		label_value(f, t->domains[i].key);
 		fprintf(f, "\"} %" PRIu64 "\n", t->domains[i].count);
+	}
+	if (k->store != STORE_NONE) {
+		family(f, "mxbypass_store_up", "gauge",
+		       "1 while the shared store answers, 0 while the milter decides alone.");
+		fprintf(f, "mxbypass_store_up %d\n", k->store == STORE_UP);
+		family(f, "mxbypass_store_down_total", "counter", "Times the shared store went away.");
+		fprintf(f, "mxbypass_store_down_total %" PRIu64 "\n", t->c[STAT_STORE_DOWN]);
+		family(f, "mxbypass_store_local_total", "counter",
+		       "Operations answered in memory while the shared store was away.");
+		fprintf(f, "mxbypass_store_local_total %" PRIu64 "\n", t->c[STAT_STORE_LOCAL]);
+		family(f, "mxbypass_probe_shared_total", "counter",
+		       "Probe results taken from the shared store instead of probing.");
+		fprintf(f, "mxbypass_probe_shared_total %" PRIu64 "\n", t->c[STAT_PROBE_SHARED]);
 	}
 	family(f, "mxbypass_start_time_seconds", "gauge", "When the milter started, Unix time.");
 	fprintf(f, "mxbypass_start_time_seconds %" PRIu64 "\n", start_time);

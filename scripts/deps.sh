@@ -5,7 +5,7 @@ DEPS_PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libmilter-dev libc-ares-dev libcmocka-dev
 	miltertest postfix swaks nsd dnsmasq-base procps sasl2-bin libsasl2-modules
-	libwrap0 m4 iproute2 valgrind
+	libwrap0 m4 iproute2 valgrind libhiredis-dev redis-server redis-tools
 )
 
 # deps_install - apt-get install whatever is not installed yet

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "retry.h"
+#include "store.h"
 
 static uint64_t now;
 
@@ -32,7 +33,7 @@ static struct netaddr addr(const char *text)
 }
 
 /* check - retry_check with RetryPrefix 24/64, RetryAfter 900, RetryExpire 86400 */
-static enum retry_state check(struct retry *r, const char *client, const char *domain)
+static enum retry_state check(struct store *r, const char *client, const char *domain)
 {
 	struct netaddr a = addr(client);
 
@@ -42,13 +43,13 @@ static enum retry_state check(struct retry *r, const char *client, const char *d
 static int setup(void **state)
 {
 	now = 1000000;
-	*state = retry_new(100, test_clock);
+	*state = store_new_memory(100, 100, test_clock);
 	return *state == NULL;
 }
 
 static int teardown(void **state)
 {
-	retry_free(*state);
+	store_free(*state);
 	return 0;
 }
 
@@ -56,7 +57,7 @@ static int teardown(void **state)
  * and does not move the first time; at RetryAfter it is accepted. */
 static void test_first_too_soon_accept(void **state)
 {
-	struct retry *r = *state;
+	struct store *r = *state;
 
 	assert_int_equal(check(r, "192.0.2.7", "example.org"), RETRY_FIRST);
 	now += 899 * 1000;
@@ -70,7 +71,7 @@ static void test_first_too_soon_accept(void **state)
 /* RetryExpire after the first tempfail the pair is forgotten. */
 static void test_expiry(void **state)
 {
-	struct retry *r = *state;
+	struct store *r = *state;
 
 	assert_int_equal(check(r, "192.0.2.7", "example.org"), RETRY_FIRST);
 	now += 86400 * 1000 + 1;
@@ -82,7 +83,7 @@ static void test_expiry(void **state)
 /* A pool of MTAs retries from another address of its /24 (IPv4) or /64. */
 static void test_client_networks(void **state)
 {
-	struct retry *r = *state;
+	struct store *r = *state;
 
 	assert_int_equal(check(r, "192.0.2.7", "example.org"), RETRY_FIRST);
 	assert_int_equal(check(r, "2001:db8:1:2::25", "example.org"), RETRY_FIRST);
@@ -96,7 +97,7 @@ static void test_client_networks(void **state)
 /* The memory is per domain. */
 static void test_per_domain(void **state)
 {
-	struct retry *r = *state;
+	struct store *r = *state;
 
 	assert_int_equal(check(r, "192.0.2.7", "example.org"), RETRY_FIRST);
 	now += 900 * 1000;
@@ -107,7 +108,7 @@ static void test_per_domain(void **state)
 /* Past its capacity the oldest pairs go first; the memory stays bounded. */
 static void test_bounded(void **state)
 {
-	struct retry *r = *state;
+	struct store *r = *state;
 	char domain[32];
 
 	assert_int_equal(check(r, "192.0.2.7", "first.example"), RETRY_FIRST);
@@ -123,7 +124,7 @@ static void test_bounded(void **state)
 /* A first tempfail at clock zero is remembered too. */
 static void test_clock_zero(void **state)
 {
-	struct retry *r = *state;
+	struct store *r = *state;
 
 	now = 0;
 	assert_int_equal(check(r, "192.0.2.7", "example.org"), RETRY_FIRST);

@@ -112,7 +112,7 @@ static struct stats_span sample_span(void)
 
 	for (int i = 0; i < STAT_COUNT; i++)
 		s.c[i] = 100 + (uint64_t)i;
-	s.caches = (struct stats_caches){ 1, 2, 3, 4, 5, 6 };
+	s.caches = (struct stats_caches){ 1, 2, 3, 4, 5, 6, STORE_NONE };
 	s.nclients = 2;
 	snprintf(s.clients[0].key, TOPK_KEYMAX, "198.51.100.0/24");
 	s.clients[0].count = 402;

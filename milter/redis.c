@@ -1,0 +1,634 @@
+/*
+ * NAME
+ *	redis - the shared store in Redis
+ * SYNOPSIS
+ *	#include "redis.h"
+ * DESCRIPTION
+ *	The operations store.c needs, each one round trip (commands
+ *	pipelined) on a connection taken from a small pool, each bounded by
+ *	RedisTimeout (a socket timeout on every read and write). A
+ *	connection that fails, times out or reads a reply of the wrong shape
+ *	(redis_reply.c) is closed, and the whole store counts as down: from
+ *	then on every operation says "no answer" at once, and store.c
+ *	answers from memory.
+ *
+ *	One thread of our own owns the way back: it reconnects with a
+ *	backoff (250 ms doubling to 10 s), so a mail thread never waits for a
+ *	server that is away; each change of state is logged once. While
+ *	Redis is up the same thread adds this milter's counters to the
+ *	pool's, once a second: the increments since the previous push into
+ *	a hash of totals and one of the current minute (kept two days), the
+ *	heaviest bypassing clients and domains into sorted sets of the
+ *	minute, and this milter into the set of milters seen.
+ *
+ *	Keys: RedisPrefix, then "retry:NETWORK:DOMAIN", "probe:ADDRESS PORT"
+ *	(escaped by store_key), "stats:total", "stats:MINUTE",
+ *	"stats:clients:MINUTE", "stats:domains:MINUTE", "milters".
+ */
+
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "redis.h"
+#include "redis_reply.h"
+#include "stats.h"
+#include "store.h"
+
+#define POOL_MAX 16		/* idle connections kept */
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 10000
+#define PUSH_MS 1000		/* counters to the pool, this often */
+#define MINUTE_KEEP_S (2 * 86400)	/* per-minute counters kept this long */
+#define REPORT_MAX_S (2 * 86400)	/* -S looks back this far at most */
+#define WHY_MAX 160
+
+struct redis {
+	char *server;			/* as configured, for the logs */
+	char *host, *path;		/* host and port, or a unix socket path */
+	int port;
+	char *password;
+	unsigned database;
+	char *prefix;
+	char id[300];			/* this milter in the set of milters */
+	atomic_uint timeout_ms;
+
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	redisContext *idle[POOL_MAX];
+	size_t nidle;
+	atomic_bool up;
+	bool stopping;
+	unsigned backoff_ms;
+	uint64_t retry_at, down_since;
+	pthread_t thread;
+	bool push;			/* share the counters (the daemon, not -t) */
+	uint64_t pushed[STAT_COUNT];	/* the thread's: counts already in the pool */
+};
+
+/* timeval_ms - a timeval of ms milliseconds */
+static struct timeval timeval_ms(unsigned ms)
+{
+	return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+}
+
+/* server_parse - "host:port", "[v6]:port" or "unix:PATH" (checked by config.c) */
+static bool server_parse(struct redis *r, const char *spec)
+{
+	const char *colon;
+
+	if (strncmp(spec, "unix:", 5) == 0)
+		return (r->path = strdup(spec + 5)) != NULL;
+	if ((colon = strrchr(spec, ':')) == NULL)
+		return false;
+	r->port = atoi(colon + 1);
+	if (spec[0] == '[' && colon > spec + 1 && colon[-1] == ']')
+		r->host = strndup(spec + 1, (size_t)(colon - spec - 2));
+	else
+		r->host = strndup(spec, (size_t)(colon - spec));
+	return r->host != NULL;
+}
+
+/* reply_why - a reply or a connection error, fit for a log line */
+static void reply_why(char *why, const char *what, const redisContext *c, const redisReply *rep)
+{
+	char text[WHY_MAX / 2];
+
+	if (c->err == REDIS_ERR_IO && strstr(c->errstr, strerror(EAGAIN)) != NULL)
+		snprintf(text, sizeof(text), "no answer within RedisTimeout");
+	else if (c->err != 0)
+		log_sanitize(text, sizeof(text), c->errstr);
+	else if (rep != NULL && rep->type == REDIS_REPLY_ERROR && rep->str != NULL)
+		log_sanitize(text, sizeof(text), rep->str);
+	else
+		snprintf(text, sizeof(text), "unexpected reply");
+	snprintf(why, WHY_MAX, "%s: %s", what, text);
+}
+
+/* command_ok - a command whose reply must be the status word */
+static bool command_ok(redisContext *c, const char *what, const char *word, char *why,
+		       const char *fmt, ...)
+{
+	redisReply *rep;
+	va_list ap;
+	bool ok;
+
+	va_start(ap, fmt);
+	rep = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	if (!(ok = reply_status(rep, word)))
+		reply_why(why, what, c, rep);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return ok;
+}
+
+/* connect_one - a connection ready for commands: AUTH, SELECT, PING */
+static redisContext *connect_one(const struct redis *r, char *why)
+{
+	struct timeval tv = timeval_ms(atomic_load(&r->timeout_ms));
+	redisContext *c = r->path != NULL ? redisConnectUnixWithTimeout(r->path, tv)
+		: redisConnectWithTimeout(r->host, r->port, tv);
+
+	if (c == NULL) {
+		snprintf(why, WHY_MAX, "out of memory");
+		return NULL;
+	}
+	if (c->err != 0) {
+		reply_why(why, "connect", c, NULL);
+	} else if (redisSetTimeout(c, tv) != REDIS_OK) {
+		reply_why(why, "timeout", c, NULL);
+	} else if ((r->password == NULL
+		    || command_ok(c, "AUTH refused", "OK", why, "AUTH %s", r->password))
+		   && (r->database == 0
+		       || command_ok(c, "SELECT", "OK", why, "SELECT %u", r->database))
+		   && command_ok(c, "PING", "PONG", why, "PING")) {
+		return c;
+	}
+	redisFree(c);
+	return NULL;
+}
+
+/* went_down - the first failure since Redis was last up: say so once */
+static void went_down(struct redis *r, const char *why)
+{
+	redisContext *drop[POOL_MAX];
+	size_t n = 0;
+	bool was_up;
+
+	pthread_mutex_lock(&r->lock);
+	if ((was_up = atomic_exchange(&r->up, false))) {
+		memcpy(drop, r->idle, r->nidle * sizeof(drop[0]));
+		n = r->nidle;
+		r->nidle = 0;
+		r->down_since = clock_ms();
+		r->backoff_ms = BACKOFF_MIN_MS;
+		r->retry_at = r->down_since + r->backoff_ms;
+		pthread_cond_signal(&r->wake);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!was_up)
+		return;
+	while (n > 0)
+		redisFree(drop[--n]);
+	stats_add(STAT_STORE_DOWN);
+	log_warning("store: redis %s is away (%s): deciding with the in-memory store",
+		    r->server, why);
+}
+
+/* take - a connection to use, or NULL while Redis is away */
+static redisContext *take(struct redis *r)
+{
+	redisContext *c = NULL;
+	char why[WHY_MAX];
+
+	if (!atomic_load(&r->up))
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	if (r->nidle > 0)
+		c = r->idle[--r->nidle];
+	pthread_mutex_unlock(&r->lock);
+	if (c == NULL && (c = connect_one(r, why)) == NULL) {
+		went_down(r, why);
+		return NULL;
+	}
+	redisSetTimeout(c, timeval_ms(atomic_load(&r->timeout_ms)));	/* a reload may move it */
+	return c;
+}
+
+/* give - a connection back to the pool after a good exchange */
+static void give(struct redis *r, redisContext *c)
+{
+	pthread_mutex_lock(&r->lock);
+	if (atomic_load(&r->up) && r->nidle < POOL_MAX) {
+		r->idle[r->nidle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (c != NULL)
+		redisFree(c);
+}
+
+/* replies - the n replies of the commands appended; false (and every
+ * reply freed) when one failed to come */
+static bool replies(redisContext *c, size_t n, redisReply **rep)
+{
+	for (size_t i = 0; i < n; i++) {
+		void *v = NULL;
+		if (redisGetReply(c, &v) != REDIS_OK || v == NULL) {
+			while (i > 0) {
+				freeReplyObject(rep[--i]);
+				rep[i] = NULL;
+			}
+			return false;
+		}
+		rep[i] = v;
+	}
+	return true;
+}
+
+/* finish - after an exchange: the connection back, or Redis counted down */
+static bool finish(struct redis *r, redisContext *c, bool ok, size_t n, redisReply **rep,
+		   const char *what)
+{
+	char why[WHY_MAX];
+
+	if (ok) {
+		give(r, c);
+	} else {
+		reply_why(why, what, c, n > 0 ? rep[0] : NULL);
+		for (size_t i = 1; i < n && c->err == 0; i++)	/* the reply that was wrong */
+			if (rep[i]->type == REDIS_REPLY_ERROR)
+				reply_why(why, what, c, rep[i]);
+		redisFree(c);
+		went_down(r, why);
+	}
+	for (size_t i = 0; i < n; i++)
+		freeReplyObject(rep[i]);
+	return ok;
+}
+
+/* redis_retry_first - SET NX the time we propose, GET the one that holds */
+bool redis_retry_first(struct redis *r, const char *key, uint64_t proposed_ms,
+		       unsigned expire_s, uint64_t *first_ms, bool *ours)
+{
+	redisContext *c = take(r);
+	redisReply *rep[2];
+	bool ok;
+
+	if (c == NULL)
+		return false;
+	redisAppendCommand(c, "SET %s%s %" PRIu64 " NX EX %u", r->prefix, key, proposed_ms,
+			   expire_s > 0 ? expire_s : 1);
+	redisAppendCommand(c, "GET %s%s", r->prefix, key);
+	if (!replies(c, 2, rep))
+		return finish(r, c, false, 0, rep, "retry");
+	ok = reply_retry_first(rep[0], rep[1], proposed_ms, first_ms, ours);
+	return finish(r, c, ok, 2, rep, "retry");
+}
+
+/* redis_probe_get - the pool's result for an address, and its time left */
+bool redis_probe_get(struct redis *r, const char *key, bool *found, bool *up, uint64_t *ttl_ms)
+{
+	redisContext *c = take(r);
+	redisReply *rep[2];
+	bool ok;
+
+	if (c == NULL)
+		return false;
+	redisAppendCommand(c, "GET %s%s", r->prefix, key);
+	redisAppendCommand(c, "PTTL %s%s", r->prefix, key);
+	if (!replies(c, 2, rep))
+		return finish(r, c, false, 0, rep, "probe");
+	ok = reply_probe(rep[0], rep[1], found, up, ttl_ms);
+	return finish(r, c, ok, 2, rep, "probe");
+}
+
+/* redis_probe_put - a result for the pool, kept as long as ours */
+bool redis_probe_put(struct redis *r, const char *key, bool up, uint64_t ttl_ms)
+{
+	redisContext *c = take(r);
+	redisReply *rep[1];
+
+	if (c == NULL)
+		return false;
+	redisAppendCommand(c, "SET %s%s %s PX %" PRIu64, r->prefix, key, up ? "up" : "down",
+			   ttl_ms > 0 ? ttl_ms : 1);
+	if (!replies(c, 1, rep))
+		return finish(r, c, false, 0, rep, "probe");
+	return finish(r, c, reply_status(rep[0], "OK"), 1, rep, "probe");
+}
+
+/* append_top - ZINCRBY the heaviest clients or domains of the minute */
+static size_t append_top(struct redis *r, redisContext *c, const char *kind, uint64_t minute,
+			 int clients)
+{
+	struct topk_slot top[STATS_TOP];
+	size_t n = stats_pool_top(clients, top);
+
+	for (size_t i = 0; i < n; i++)
+		redisAppendCommand(c, "ZINCRBY %sstats:%s:%" PRIu64 " %" PRIu64 " %s", r->prefix,
+				   kind, minute, top[i].count, top[i].key);
+	if (n > 0)
+		redisAppendCommand(c, "EXPIRE %sstats:%s:%" PRIu64 " %u", r->prefix, kind, minute,
+				   MINUTE_KEEP_S);
+	return n > 0 ? n + 1 : 0;
+}
+
+/* push - this milter's counts since the previous push, into the pool's */
+static void push(struct redis *r)
+{
+	uint64_t now_s = (uint64_t)time(NULL), minute = now_s / 60, now[STAT_COUNT];
+	redisReply *rep[2 * STAT_COUNT + 2 * (STATS_TOP + 1) + 3];
+	redisContext *c;
+	size_t n = 0;
+	bool ok;
+
+	if ((c = take(r)) == NULL)
+		return;
+	for (int i = 0; i < STAT_COUNT; i++) {
+		uint64_t d = (now[i] = stats_get(i)) - r->pushed[i];
+		if (d == 0)
+			continue;
+		redisAppendCommand(c, "HINCRBY %sstats:total %s %" PRIu64, r->prefix,
+				   stats_counter_name(i), d);
+		redisAppendCommand(c, "HINCRBY %sstats:%" PRIu64 " %s %" PRIu64, r->prefix, minute,
+				   stats_counter_name(i), d);
+		n += 2;
+	}
+	if (n > 0) {
+		redisAppendCommand(c, "EXPIRE %sstats:%" PRIu64 " %u", r->prefix, minute,
+				   MINUTE_KEEP_S);
+		n++;
+	}
+	n += append_top(r, c, "clients", minute, 1);
+	n += append_top(r, c, "domains", minute, 0);
+	redisAppendCommand(c, "ZADD %smilters %" PRIu64 " %s", r->prefix, now_s, r->id);
+	redisAppendCommand(c, "ZREMRANGEBYSCORE %smilters -inf %" PRIu64, r->prefix,
+			   now_s > REPORT_MAX_S ? now_s - REPORT_MAX_S : 0);
+	n += 2;
+	if (!(ok = replies(c, n, rep))) {
+		finish(r, c, false, 0, rep, "counters");
+		return;
+	}
+	for (size_t i = 0; i < n && ok; i++)
+		ok = rep[i]->type != REDIS_REPLY_ERROR;
+	if (finish(r, c, ok, n, rep, "counters"))
+		memcpy(r->pushed, now, sizeof(now));
+}
+
+/* reconnect - one try to get back; true when Redis answers again */
+static bool reconnect(struct redis *r)
+{
+	char why[WHY_MAX];
+	redisContext *c = connect_one(r, why);
+	uint64_t away;
+
+	pthread_mutex_lock(&r->lock);
+	if (c == NULL) {
+		r->backoff_ms = r->backoff_ms * 2 < BACKOFF_MAX_MS ? r->backoff_ms * 2 : BACKOFF_MAX_MS;
+		r->retry_at = clock_ms() + r->backoff_ms;
+		pthread_mutex_unlock(&r->lock);
+		log_debug("store: redis %s: %s; next try in %u ms", r->server, why, r->backoff_ms);
+		return false;
+	}
+	r->idle[r->nidle++] = c;
+	atomic_store(&r->up, true);
+	away = clock_ms() - r->down_since;
+	pthread_mutex_unlock(&r->lock);
+	log_notice("store: redis %s answers again after %" PRIu64 ".%01" PRIu64 " s: sharing "
+		   "resumes", r->server, away / 1000, away % 1000 / 100);
+	return true;
+}
+
+/* run - the store's thread: the way back, and the counters to the pool */
+static void *run(void *arg)
+{
+	struct redis *r = arg;
+	uint64_t next_push = clock_ms() + PUSH_MS;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stopping) {
+		uint64_t now = clock_ms(), until;
+		struct timespec ts;
+
+		if (!atomic_load(&r->up) && now >= r->retry_at) {
+			pthread_mutex_unlock(&r->lock);
+			reconnect(r);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		if (now >= next_push) {
+			next_push = now + PUSH_MS;
+			if (r->push && atomic_load(&r->up)) {
+				pthread_mutex_unlock(&r->lock);
+				push(r);
+				pthread_mutex_lock(&r->lock);
+			}
+			continue;
+		}
+		until = atomic_load(&r->up) || r->retry_at > next_push ? next_push : r->retry_at;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)((until - now) / 1000);
+		ts.tv_nsec += (long)((until - now) % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&r->wake, &r->lock, &ts);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* redis_open - the settings, no connection yet */
+static struct redis *redis_open(const struct config *cfg, const char *password)
+{
+	struct redis *r = calloc(1, sizeof(*r));
+	char host[256];
+
+	if (r == NULL)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, NULL);
+	atomic_init(&r->up, false);
+	atomic_init(&r->timeout_ms, cfg->redis_timeout_ms);
+	r->database = cfg->redis_database;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	store_key(r->id, sizeof(r->id), "", host, NULL, NULL);
+	snprintf(r->id + strlen(r->id), sizeof(r->id) - strlen(r->id), ":%ld", (long)getpid());
+	if ((r->server = strdup(cfg->redis_server)) == NULL
+	    || (r->prefix = strdup(cfg->redis_prefix)) == NULL
+	    || (password != NULL && (r->password = strdup(password)) == NULL)
+	    || !server_parse(r, cfg->redis_server)) {
+		redis_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* redis_new - connect (Redis away is no error) and start the thread */
+struct redis *redis_new(const struct config *cfg, const char *password)
+{
+	struct redis *r = redis_open(cfg, password);
+	char why[WHY_MAX];
+	redisContext *c;
+
+	if (r == NULL)
+		return NULL;
+	r->push = true;
+	for (int i = 0; i < STAT_COUNT; i++)
+		r->pushed[i] = stats_get(i);
+	if ((c = connect_one(r, why)) != NULL) {
+		r->idle[r->nidle++] = c;
+		atomic_store(&r->up, true);
+		log_info("store: redis %s: sharing retry memory, probe results and counters",
+			 r->server);
+	} else {
+		r->down_since = clock_ms();
+		r->backoff_ms = BACKOFF_MIN_MS;
+		r->retry_at = r->down_since + r->backoff_ms;
+		stats_add(STAT_STORE_DOWN);
+		log_warning("store: redis %s is away (%s): deciding with the in-memory store",
+			    r->server, why);
+	}
+	if (pthread_create(&r->thread, NULL, run, r) != 0) {
+		log_error("store: cannot start the Redis thread");
+		r->push = false;
+		redis_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* redis_free - the last counters to the pool, then close everything */
+void redis_free(struct redis *r)
+{
+	if (r == NULL)
+		return;
+	if (r->push) {
+		pthread_mutex_lock(&r->lock);
+		r->stopping = true;
+		pthread_cond_signal(&r->wake);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+		if (atomic_load(&r->up))
+			push(r);
+	}
+	while (r->nidle > 0)
+		redisFree(r->idle[--r->nidle]);
+	if (r->password != NULL)
+		explicit_bzero(r->password, strlen(r->password));
+	free(r->password);
+	free(r->server);
+	free(r->host);
+	free(r->path);
+	free(r->prefix);
+	pthread_cond_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* redis_configure - RedisTimeout may change on a reload */
+void redis_configure(struct redis *r, const struct config *cfg)
+{
+	atomic_store(&r->timeout_ms, cfg->redis_timeout_ms);
+}
+
+/* redis_up - answering now? */
+bool redis_up(struct redis *r)
+{
+	return atomic_load(&r->up);
+}
+
+/* merge_top - the sorted sets of several minutes (every stride-th
+ * reply) as one top list */
+static size_t merge_top(redisReply **rep, size_t n, size_t stride, struct topk_slot *out)
+{
+	static struct topk sum;		/* -S is single-threaded */
+	const struct topk *parts[] = { &sum };
+
+	topk_clear(&sum);
+	for (size_t i = 0; i < n; i += stride) {
+		struct topk_slot v[REPLY_TOP_MAX];
+		size_t nv;
+		if (reply_top(rep[i], v, REPLY_TOP_MAX, &nv))
+			for (size_t k = 0; k < nv; k++)
+				topk_add(&sum, v[k].key, v[k].count);
+	}
+	return topk_merge(parts, 1, out, STATS_TOP);
+}
+
+/* pool_line - the replies of -S as one statistics line */
+static bool pool_line(redisReply **rep, uint64_t minutes, const redisReply *count,
+		      uint64_t window, char *line, size_t len)
+{
+	struct stats_span span = { .pool = true, .seconds = window };
+	const char *names[STAT_COUNT];
+	uint64_t milters = 0;
+	char head[96];
+
+	for (int i = 0; i < STAT_COUNT; i++)
+		names[i] = stats_counter_name(i);
+	for (uint64_t m = 0; m < minutes; m++)
+		if (!reply_counters(rep[3 * m], names, STAT_COUNT, span.c))
+			return false;
+	span.nclients = merge_top(rep + 1, 3 * minutes, 3, span.clients);
+	span.ndomains = merge_top(rep + 2, 3 * minutes, 3, span.domains);
+	if (count->type == REDIS_REPLY_INTEGER && count->integer > 0)
+		milters = (uint64_t)count->integer;
+	snprintf(head, sizeof(head), "pool interval=%" PRIu64 " milters=%" PRIu64, window, milters);
+	stats_format(line, len, head, &span);
+	return true;
+}
+
+/* redis_pool_report - -S: the pool's counts over the last StatsInterval
+ * (whole minutes, the current one included) */
+int redis_pool_report(const struct config *cfg, const char *password, FILE *out)
+{
+	struct redis *r = redis_open(cfg, password);
+	uint64_t now_s = (uint64_t)time(NULL), window, minutes, first;
+	redisReply **rep = NULL, *count = NULL;
+	redisContext *c = NULL;
+	char why[WHY_MAX], line[2048];
+	int status = 1;
+
+	if (r == NULL) {
+		fprintf(stderr, "mxbypass-milter: -S: out of memory\n");
+		return 1;
+	}
+	window = cfg->stats_interval > 0 ? cfg->stats_interval : 300;
+	window = window < REPORT_MAX_S ? window : REPORT_MAX_S;
+	minutes = (window + 59) / 60;
+	first = now_s / 60 - minutes + 1;
+	if ((c = connect_one(r, why)) == NULL || (rep = calloc(3 * minutes, sizeof(*rep))) == NULL) {
+		fprintf(stderr, "mxbypass-milter: -S: redis %s: %s\n", cfg->redis_server,
+			c == NULL ? why : "out of memory");
+		goto done;
+	}
+	for (uint64_t m = first; m < first + minutes; m++) {
+		redisAppendCommand(c, "HGETALL %sstats:%" PRIu64, r->prefix, m);
+		redisAppendCommand(c, "ZREVRANGE %sstats:clients:%" PRIu64 " 0 %d WITHSCORES",
+				   r->prefix, m, REPLY_TOP_MAX - 1);
+		redisAppendCommand(c, "ZREVRANGE %sstats:domains:%" PRIu64 " 0 %d WITHSCORES",
+				   r->prefix, m, REPLY_TOP_MAX - 1);
+	}
+	redisAppendCommand(c, "ZCOUNT %smilters %" PRIu64 " +inf", r->prefix, now_s - window);
+	if (!replies(c, 3 * minutes, rep) || !replies(c, 1, &count)) {
+		reply_why(why, "read", c, NULL);
+		fprintf(stderr, "mxbypass-milter: -S: redis %s: %s\n", cfg->redis_server, why);
+	} else if (!pool_line(rep, minutes, count, window, line, sizeof(line))) {
+		fprintf(stderr, "mxbypass-milter: -S: redis %s: the pool's counters are "
+			"unreadable\n", cfg->redis_server);
+	} else {
+		fprintf(out, "%s\n", line);
+		status = 0;
+	}
+done:
+	for (uint64_t i = 0; rep != NULL && i < 3 * minutes; i++)
+		if (rep[i] != NULL)
+			freeReplyObject(rep[i]);
+	free(rep);
+	if (count != NULL)
+		freeReplyObject(count);
+	if (c != NULL)
+		redisFree(c);
+	redis_free(r);
+	return status;
+}
