@@ -416,7 +416,6 @@ static int serve(const struct options *opts, int ready_fd)
 		sigaction(sigs[i], &sa, NULL);
 		sigaddset(&set, sigs[i]);
 	}
-	signal(SIGPIPE, SIG_IGN);
 
 	/* still blocked since start-up (block_signals): the milter thread and
 	 * libmilter's inherit the mask; then the main thread takes them, and
@@ -485,6 +484,8 @@ int main(int argc, char **argv)
 	bool ok;
 
 	main_thread = pthread_self();
+	/* a peer gone (Redis, a probed host) is an error return, not a death */
+	signal(SIGPIPE, SIG_IGN);
 	log_open(PROGNAME);
 	parse_options(argc, argv, &opts);
 	if (opts.check_config) {

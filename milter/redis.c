@@ -49,7 +49,7 @@
 #include "stats.h"
 #include "store.h"
 
-#define POOL_MAX 16		/* idle connections kept */
+#define POOL_MAX 32		/* idle connections kept */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 10000
 #define PUSH_MS 1000		/* counters to the pool, this often */

@@ -35,6 +35,24 @@ expect 1 '^-p: Socket: .*expected unix:PATH' "$MILTER" -n -c "$T/good.conf" -p n
 expect 1 '^-u: UserID: unknown user' "$MILTER" -n -c "$T/good.conf" -u no-such-user-xyz
 expect 1 'StateBackend is memory: there is no pool' "$MILTER" -S -c "$T/good.conf"
 
+# StateBackend redis: -n checks the password file, -S needs the server;
+# a build without hiredis refuses the backend by name.
+printf 'StateBackend redis\nRedisServer 127.0.0.1:1\n' > "$T/redis.conf"
+if grep -q '^#define HAVE_HIREDIS 1' "$top_builddir/autoconfig.h"; then
+	expect 0 '' "$MILTER" -n -c "$T/redis.conf"
+	expect 1 '-S: redis 127.0.0.1:1: connect: Connection refused' "$MILTER" -S -c "$T/redis.conf"
+	printf 'RedisPasswordFile %s\n' "$T/no-such.pass" >> "$T/redis.conf"
+	expect 1 "redis.conf: RedisPasswordFile $T/no-such.pass: No such file" \
+		"$MILTER" -n -c "$T/redis.conf"
+	: > "$T/empty.pass"
+	printf 'StateBackend redis\nRedisPasswordFile %s\n' "$T/empty.pass" > "$T/redis2.conf"
+	expect 1 "RedisPasswordFile $T/empty.pass: no password on its first line" \
+		"$MILTER" -n -c "$T/redis2.conf"
+else
+	expect 1 "redis.conf:1: StateBackend: redis: this build has no Redis support" \
+		"$MILTER" -n -c "$T/redis.conf"
+fi
+
 # A bad file stops the daemon before it opens anything.
 expect 1 "bad.conf:3: ProbeTimeout" "$MILTER" -f -c "$T/bad.conf" -p "unix:$T/never.sock"
 [ ! -e "$T/never.sock" ] || fail "a socket was opened despite a bad configuration"
