@@ -53,7 +53,7 @@ const char *stats_counter_name(enum counter s);
 void stats_add(enum counter s);
 uint64_t stats_get(enum counter s);
 void stats_bypass(const char *network, const char *domain);
-size_t stats_pool_top(int clients, struct topk_slot *out);
+size_t stats_pool_top(int clients, bool restart, struct topk_slot *out);
 
 void stats_report(const struct stats_caches *caches, const char *file);
 void stats_reset(void);

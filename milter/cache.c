@@ -289,6 +289,27 @@ void cache_put(struct cache *c, const char *key, void *value, uint64_t ttl_ms)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* cache_update - a better answer for a key that has one already (a
+ * pending key is the leader's to answer); false when there is none */
+bool cache_update(struct cache *c, const char *key, void *value, uint64_t ttl_ms)
+{
+	struct entry *e;
+	void *old = NULL;
+	bool done = false;
+
+	pthread_mutex_lock(&c->lock);
+	if ((e = find(c, key, NULL)) != NULL && !e->pending) {
+		old = e->value;
+		e->value = value;
+		value_hold(c, value);
+		e->expires = c->now() + ttl_ms;
+		done = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	value_release(c, old);
+	return done;
+}
+
 /* cache_abandon - the leader has no answer; a waiter takes over */
 void cache_abandon(struct cache *c, const char *key)
 {

@@ -15,15 +15,18 @@
  *	One thread of our own owns the way back: it reconnects with a
  *	backoff (250 ms doubling to 10 s), so a mail thread never waits for a
  *	server that is away; each change of state is logged once. While
- *	Redis is up the same thread adds this milter's counters to the
- *	pool's, once a second: the increments since the previous push into
- *	a hash of totals and one of the current minute (kept two days), the
- *	heaviest bypassing clients and domains into sorted sets of the
- *	minute, and this milter into the set of milters seen.
+ *	Redis is up the same thread writes this milter's counts of the
+ *	current minute to the pool once a second (kept a day): the counters,
+ *	the heaviest bypassing clients and domains, and this milter into the
+ *	set of milters seen. Values, not increments: a write that timed out
+ *	but was carried out later is simply written again. -S adds up every
+ *	milter's minutes.
  *
  *	Keys: RedisPrefix, then "retry:NETWORK:DOMAIN", "probe:ADDRESS PORT"
- *	(escaped by store_key), "stats:total", "stats:MINUTE",
- *	"stats:clients:MINUTE", "stats:domains:MINUTE", "milters".
+ *	(escaped by store_key), and per milter (ID: host/pid/start) and
+ *	minute "stats:MINUTE:ID", "stats:clients:MINUTE:ID",
+ *	"stats:domains:MINUTE:ID", and "milters", the set of milters by the
+ *	time they last reported.
  */
 
 #include "autoconfig.h"
@@ -52,9 +55,11 @@
 #define POOL_MAX 32		/* idle connections kept */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 10000
+#define STEADY_MS 30000	/* up this long: a failure starts the backoff again */
 #define PUSH_MS 1000		/* counters to the pool, this often */
-#define MINUTE_KEEP_S (2 * 86400)	/* per-minute counters kept this long */
-#define REPORT_MAX_S (2 * 86400)	/* -S looks back this far at most */
+#define MINUTE_KEEP_S 86400	/* per-minute counters kept this long */
+#define REPORT_MAX_S 86400	/* -S looks back this far at most */
+#define REPORT_MILTERS 128	/* milters -S adds up, at most */
 #define WHY_MAX 160
 
 struct redis {
@@ -74,10 +79,13 @@ struct redis {
 	atomic_bool up;
 	bool stopping;
 	unsigned backoff_ms;
-	uint64_t retry_at, down_since;
+	uint64_t retry_at, down_since, up_since;
 	pthread_t thread;
 	bool push;			/* share the counters (the daemon, not -t) */
-	uint64_t pushed[STAT_COUNT];	/* the thread's: counts already in the pool */
+	/* the thread's: what the pool has of this milter's counts */
+	uint64_t minute;		/* the minute being written */
+	uint64_t base[STAT_COUNT];	/* the totals when it began */
+	uint64_t written[STAT_COUNT];	/* the totals last written */
 };
 
 /* timeval_ms - a timeval of ms milliseconds */
@@ -119,14 +127,27 @@ static void reply_why(char *why, const char *what, const redisContext *c, const 
 	snprintf(why, WHY_MAX, "%s: %s", what, text);
 }
 
-/* command_ok - a command whose reply must be the status word */
-static bool command_ok(redisContext *c, const char *what, const char *word, char *why,
-		       const char *fmt, ...)
+/* time_left - the socket timeout that ends at deadline (1 ms at least) */
+static struct timeval time_left(uint64_t deadline_ms)
+{
+	uint64_t now = clock_ms();
+
+	return timeval_ms(deadline_ms > now ? (unsigned)(deadline_ms - now) : 1);
+}
+
+/* command_ok - a command whose reply must be the status word, answered
+ * by the deadline */
+static bool command_ok(redisContext *c, uint64_t deadline_ms, const char *what,
+		       const char *word, char *why, const char *fmt, ...)
 {
 	redisReply *rep;
 	va_list ap;
 	bool ok;
 
+	if (redisSetTimeout(c, time_left(deadline_ms)) != REDIS_OK) {
+		reply_why(why, what, c, NULL);
+		return false;
+	}
 	va_start(ap, fmt);
 	rep = redisvCommand(c, fmt, ap);
 	va_end(ap);
@@ -137,10 +158,11 @@ static bool command_ok(redisContext *c, const char *what, const char *word, char
 	return ok;
 }
 
-/* connect_one - a connection ready for commands: AUTH, SELECT, PING */
-static redisContext *connect_one(const struct redis *r, char *why)
+/* connect_one - a connection ready for commands (AUTH, SELECT, PING),
+ * all of it by the deadline */
+static redisContext *connect_one(const struct redis *r, uint64_t deadline_ms, char *why)
 {
-	struct timeval tv = timeval_ms(atomic_load(&r->timeout_ms));
+	struct timeval tv = time_left(deadline_ms);
 	redisContext *c = r->path != NULL ? redisConnectUnixWithTimeout(r->path, tv)
 		: redisConnectWithTimeout(r->host, r->port, tv);
 
@@ -150,13 +172,11 @@ static redisContext *connect_one(const struct redis *r, char *why)
 	}
 	if (c->err != 0) {
 		reply_why(why, "connect", c, NULL);
-	} else if (redisSetTimeout(c, tv) != REDIS_OK) {
-		reply_why(why, "timeout", c, NULL);
 	} else if ((r->password == NULL
-		    || command_ok(c, "AUTH refused", "OK", why, "AUTH %s", r->password))
+		    || command_ok(c, deadline_ms, "AUTH refused", "OK", why, "AUTH %s", r->password))
 		   && (r->database == 0
-		       || command_ok(c, "SELECT", "OK", why, "SELECT %u", r->database))
-		   && command_ok(c, "PING", "PONG", why, "PING")) {
+		       || command_ok(c, deadline_ms, "SELECT", "OK", why, "SELECT %u", r->database))
+		   && command_ok(c, deadline_ms, "PING", "PONG", why, "PING")) {
 		return c;
 	}
 	redisFree(c);
@@ -176,7 +196,9 @@ static void went_down(struct redis *r, const char *why)
 		n = r->nidle;
 		r->nidle = 0;
 		r->down_since = clock_ms();
-		r->backoff_ms = BACKOFF_MIN_MS;
+		/* up only briefly: the backoff goes on growing, else it starts again */
+		if (r->down_since - r->up_since >= STEADY_MS || r->backoff_ms == 0)
+			r->backoff_ms = BACKOFF_MIN_MS;
 		r->retry_at = r->down_since + r->backoff_ms;
 		pthread_cond_signal(&r->wake);
 	}
@@ -190,9 +212,11 @@ static void went_down(struct redis *r, const char *why)
 		    r->server, why);
 }
 
-/* take - a connection to use, or NULL while Redis is away */
+/* take - a connection to use, or NULL while Redis is away; connecting
+ * (when every connection is busy) and the operation share one RedisTimeout */
 static redisContext *take(struct redis *r)
 {
+	uint64_t deadline = clock_ms() + atomic_load(&r->timeout_ms);
 	redisContext *c = NULL;
 	char why[WHY_MAX];
 
@@ -202,11 +226,16 @@ static redisContext *take(struct redis *r)
 	if (r->nidle > 0)
 		c = r->idle[--r->nidle];
 	pthread_mutex_unlock(&r->lock);
-	if (c == NULL && (c = connect_one(r, why)) == NULL) {
+	if (c == NULL && (c = connect_one(r, deadline, why)) == NULL) {
 		went_down(r, why);
 		return NULL;
 	}
-	redisSetTimeout(c, timeval_ms(atomic_load(&r->timeout_ms)));	/* a reload may move it */
+	if (redisSetTimeout(c, time_left(deadline)) != REDIS_OK) {
+		reply_why(why, "timeout", c, NULL);
+		redisFree(c);
+		went_down(r, why);
+		return NULL;
+	}
 	return c;
 }
 
@@ -313,54 +342,63 @@ bool redis_probe_put(struct redis *r, const char *key, bool up, uint64_t ttl_ms)
 	return finish(r, c, reply_status(rep[0], "OK"), 1, rep, "probe");
 }
 
-/* append_top - ZINCRBY the heaviest clients or domains of the minute */
+/* append_top - the heaviest clients or domains of this milter in the
+ * minute, written whole (DEL, ZADD): a push repeated changes nothing */
 static size_t append_top(struct redis *r, redisContext *c, const char *kind, uint64_t minute,
-			 int clients)
+			 int clients, bool restart)
 {
 	struct topk_slot top[STATS_TOP];
-	size_t n = stats_pool_top(clients, top);
+	size_t n = stats_pool_top(clients, restart, top);
 
+	redisAppendCommand(c, "DEL %sstats:%s:%" PRIu64 ":%s", r->prefix, kind, minute, r->id);
 	for (size_t i = 0; i < n; i++)
-		redisAppendCommand(c, "ZINCRBY %sstats:%s:%" PRIu64 " %" PRIu64 " %s", r->prefix,
-				   kind, minute, top[i].count, top[i].key);
+		redisAppendCommand(c, "ZADD %sstats:%s:%" PRIu64 ":%s %" PRIu64 " %s", r->prefix,
+				   kind, minute, r->id, top[i].count, top[i].key);
 	if (n > 0)
-		redisAppendCommand(c, "EXPIRE %sstats:%s:%" PRIu64 " %u", r->prefix, kind, minute,
-				   MINUTE_KEEP_S);
-	return n > 0 ? n + 1 : 0;
+		redisAppendCommand(c, "EXPIRE %sstats:%s:%" PRIu64 ":%s %u", r->prefix, kind,
+				   minute, r->id, MINUTE_KEEP_S);
+	return n > 0 ? n + 2 : 1;
 }
 
-/* push - this milter's counts since the previous push, into the pool's */
+/* push - this milter's counts of the current minute, into the pool's.
+ * Written as values, not increments, so that a push that timed out and
+ * was carried out later anyway is not counted twice: the next push
+ * writes the same keys again. Counts no push could write go into the
+ * minute of the next push that can. */
 static void push(struct redis *r)
 {
 	uint64_t now_s = (uint64_t)time(NULL), minute = now_s / 60, now[STAT_COUNT];
-	redisReply *rep[2 * STAT_COUNT + 2 * (STATS_TOP + 1) + 3];
+	redisReply *rep[STAT_COUNT + 2 * (STATS_TOP + 2) + 3];
+	bool ok, rolled = minute != r->minute;
 	redisContext *c;
 	size_t n = 0;
-	bool ok;
 
 	if ((c = take(r)) == NULL)
 		return;
-	for (int i = 0; i < STAT_COUNT; i++) {
-		uint64_t d = (now[i] = stats_get(i)) - r->pushed[i];
-		if (d == 0)
-			continue;
-		redisAppendCommand(c, "HINCRBY %sstats:total %s %" PRIu64, r->prefix,
-				   stats_counter_name(i), d);
-		redisAppendCommand(c, "HINCRBY %sstats:%" PRIu64 " %s %" PRIu64, r->prefix, minute,
-				   stats_counter_name(i), d);
-		n += 2;
+	/* a new minute: the top lists end the previous one and start anew, the
+	 * counts too; after a longer silence they go on into this minute */
+	uint64_t top_minute = minute - r->minute > 1 ? minute : r->minute;
+	bool restart = rolled && top_minute != minute;
+	n += append_top(r, c, "clients", top_minute, 1, restart);
+	n += append_top(r, c, "domains", top_minute, 0, restart);
+	if (rolled) {
+		memcpy(r->base, r->written, sizeof(r->base));
+		r->minute = minute;
 	}
-	if (n > 0) {
-		redisAppendCommand(c, "EXPIRE %sstats:%" PRIu64 " %u", r->prefix, minute,
-				   MINUTE_KEEP_S);
+	for (int i = 0; i < STAT_COUNT; i++) {
+		uint64_t v = (now[i] = stats_get(i)) - r->base[i];
+		if (v == 0)
+			continue;
+		redisAppendCommand(c, "HSET %sstats:%" PRIu64 ":%s %s %" PRIu64, r->prefix, minute,
+				   r->id, stats_counter_name(i), v);
 		n++;
 	}
-	n += append_top(r, c, "clients", minute, 1);
-	n += append_top(r, c, "domains", minute, 0);
+	redisAppendCommand(c, "EXPIRE %sstats:%" PRIu64 ":%s %u", r->prefix, minute, r->id,
+			   MINUTE_KEEP_S);
 	redisAppendCommand(c, "ZADD %smilters %" PRIu64 " %s", r->prefix, now_s, r->id);
 	redisAppendCommand(c, "ZREMRANGEBYSCORE %smilters -inf %" PRIu64, r->prefix,
-			   now_s > REPORT_MAX_S ? now_s - REPORT_MAX_S : 0);
-	n += 2;
+			   now_s > MINUTE_KEEP_S ? now_s - MINUTE_KEEP_S : 0);
+	n += 3;
 	if (!(ok = replies(c, n, rep))) {
 		finish(r, c, false, 0, rep, "counters");
 		return;
@@ -368,16 +406,31 @@ static void push(struct redis *r)
 	for (size_t i = 0; i < n && ok; i++)
 		ok = rep[i]->type != REDIS_REPLY_ERROR;
 	if (finish(r, c, ok, n, rep, "counters"))
-		memcpy(r->pushed, now, sizeof(now));
+		memcpy(r->written, now, sizeof(now));
 }
 
-/* reconnect - one try to get back; true when Redis answers again */
+/* reconnect - one try to get back; true when Redis answers again. It
+ * must take a write (ZADD this milter to the set of milters): a replica
+ * or a full Redis answers PING and refuses the rest. */
 static bool reconnect(struct redis *r)
 {
 	char why[WHY_MAX];
-	redisContext *c = connect_one(r, why);
+	redisContext *c = connect_one(r, clock_ms() + atomic_load(&r->timeout_ms), why);
+	redisReply *rep = NULL;
 	uint64_t away;
 
+	if (c != NULL) {
+		redisSetTimeout(c, timeval_ms(atomic_load(&r->timeout_ms)));
+		rep = redisCommand(c, "ZADD %smilters %" PRIu64 " %s", r->prefix,
+				   (uint64_t)time(NULL), r->id);
+		if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+			reply_why(why, "write", c, rep);
+			redisFree(c);
+			c = NULL;
+		}
+		if (rep != NULL)
+			freeReplyObject(rep);
+	}
 	pthread_mutex_lock(&r->lock);
 	if (c == NULL) {
 		r->backoff_ms = r->backoff_ms * 2 < BACKOFF_MAX_MS ? r->backoff_ms * 2 : BACKOFF_MAX_MS;
@@ -388,7 +441,8 @@ static bool reconnect(struct redis *r)
 	}
 	r->idle[r->nidle++] = c;
 	atomic_store(&r->up, true);
-	away = clock_ms() - r->down_since;
+	r->up_since = clock_ms();
+	away = r->up_since - r->down_since;
 	pthread_mutex_unlock(&r->lock);
 	log_notice("store: redis %s answers again after %" PRIu64 ".%01" PRIu64 " s: sharing "
 		   "resumes", r->server, away / 1000, away % 1000 / 100);
@@ -451,8 +505,10 @@ static struct redis *redis_open(const struct config *cfg, const char *password)
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
+	/* host/pid/start: a restarted milter is another member of the pool */
 	store_key(r->id, sizeof(r->id), "", host, NULL, NULL);
-	snprintf(r->id + strlen(r->id), sizeof(r->id) - strlen(r->id), ":%ld", (long)getpid());
+	snprintf(r->id + strlen(r->id), sizeof(r->id) - strlen(r->id), "/%ld/%lld",
+		 (long)getpid(), (long long)time(NULL));
 	if ((r->server = strdup(cfg->redis_server)) == NULL
 	    || (r->prefix = strdup(cfg->redis_prefix)) == NULL
 	    || (password != NULL && (r->password = strdup(password)) == NULL)
@@ -473,11 +529,13 @@ struct redis *redis_new(const struct config *cfg, const char *password)
 	if (r == NULL)
 		return NULL;
 	r->push = true;
+	r->minute = (uint64_t)time(NULL) / 60;
 	for (int i = 0; i < STAT_COUNT; i++)
-		r->pushed[i] = stats_get(i);
-	if ((c = connect_one(r, why)) != NULL) {
+		r->base[i] = r->written[i] = stats_get(i);
+	if ((c = connect_one(r, clock_ms() + atomic_load(&r->timeout_ms), why)) != NULL) {
 		r->idle[r->nidle++] = c;
 		atomic_store(&r->up, true);
+		r->up_since = clock_ms();
 		log_info("store: redis %s: sharing retry memory, probe results and counters",
 			 r->server);
 	} else {
@@ -537,8 +595,8 @@ bool redis_up(struct redis *r)
 	return atomic_load(&r->up);
 }
 
-/* merge_top - the sorted sets of several minutes (every stride-th
- * reply) as one top list */
+/* merge_top - the sorted sets of several milters and minutes (every
+ * stride-th reply) as one top list */
 static size_t merge_top(redisReply **rep, size_t n, size_t stride, struct topk_slot *out)
 {
 	static struct topk sum;		/* -S is single-threaded */
@@ -555,38 +613,38 @@ static size_t merge_top(redisReply **rep, size_t n, size_t stride, struct topk_s
 	return topk_merge(parts, 1, out, STATS_TOP);
 }
 
-/* pool_line - the replies of -S as one statistics line */
-static bool pool_line(redisReply **rep, uint64_t minutes, const redisReply *count,
-		      uint64_t window, char *line, size_t len)
+/* pool_line - the replies of -S (counts, clients, domains per milter and
+ * minute) as one statistics line */
+static bool pool_line(redisReply **rep, size_t n, uint64_t milters, uint64_t window,
+		      char *line, size_t len)
 {
 	struct stats_span span = { .pool = true, .seconds = window };
 	const char *names[STAT_COUNT];
-	uint64_t milters = 0;
 	char head[96];
 
 	for (int i = 0; i < STAT_COUNT; i++)
 		names[i] = stats_counter_name(i);
-	for (uint64_t m = 0; m < minutes; m++)
-		if (!reply_counters(rep[3 * m], names, STAT_COUNT, span.c))
+	for (size_t i = 0; i < n; i += 3)
+		if (!reply_counters(rep[i], names, STAT_COUNT, span.c))
 			return false;
-	span.nclients = merge_top(rep + 1, 3 * minutes, 3, span.clients);
-	span.ndomains = merge_top(rep + 2, 3 * minutes, 3, span.domains);
-	if (count->type == REDIS_REPLY_INTEGER && count->integer > 0)
-		milters = (uint64_t)count->integer;
+	span.nclients = merge_top(rep + 1, n - 1, 3, span.clients);
+	span.ndomains = merge_top(rep + 2, n - 2, 3, span.domains);
 	snprintf(head, sizeof(head), "pool interval=%" PRIu64 " milters=%" PRIu64, window, milters);
 	stats_format(line, len, head, &span);
 	return true;
 }
 
 /* redis_pool_report - -S: the pool's counts over the last StatsInterval
- * (whole minutes, the current one included) */
+ * (whole minutes, the current one included), every milter's added up */
 int redis_pool_report(const struct config *cfg, const char *password, FILE *out)
 {
 	struct redis *r = redis_open(cfg, password);
-	uint64_t now_s = (uint64_t)time(NULL), window, minutes, first;
-	redisReply **rep = NULL, *count = NULL;
+	uint64_t now_s = (uint64_t)time(NULL), window, minutes, first, milters = 0;
+	struct topk_slot *ids = NULL;
+	redisReply **rep = NULL, *seen = NULL;
 	redisContext *c = NULL;
 	char why[WHY_MAX], line[2048];
+	size_t nids = 0, n = 0;
 	int status = 1;
 
 	if (r == NULL) {
@@ -597,23 +655,38 @@ int redis_pool_report(const struct config *cfg, const char *password, FILE *out)
 	window = window < REPORT_MAX_S ? window : REPORT_MAX_S;
 	minutes = (window + 59) / 60;
 	first = now_s / 60 - minutes + 1;
-	if ((c = connect_one(r, why)) == NULL || (rep = calloc(3 * minutes, sizeof(*rep))) == NULL) {
-		fprintf(stderr, "mxbypass-milter: -S: redis %s: %s\n", cfg->redis_server,
-			c == NULL ? why : "out of memory");
+	if ((c = connect_one(r, clock_ms() + atomic_load(&r->timeout_ms), why)) == NULL) {
+		fprintf(stderr, "mxbypass-milter: -S: redis %s: %s\n", cfg->redis_server, why);
 		goto done;
 	}
-	for (uint64_t m = first; m < first + minutes; m++) {
-		redisAppendCommand(c, "HGETALL %sstats:%" PRIu64, r->prefix, m);
-		redisAppendCommand(c, "ZREVRANGE %sstats:clients:%" PRIu64 " 0 %d WITHSCORES",
-				   r->prefix, m, REPLY_TOP_MAX - 1);
-		redisAppendCommand(c, "ZREVRANGE %sstats:domains:%" PRIu64 " 0 %d WITHSCORES",
-				   r->prefix, m, REPLY_TOP_MAX - 1);
+	redisSetTimeout(c, timeval_ms(atomic_load(&r->timeout_ms)));	/* per read, from now */
+	/* the milters that reported in the window (and just before it) */
+	seen = redisCommand(c, "ZRANGEBYSCORE %smilters %" PRIu64 " +inf WITHSCORES LIMIT 0 %d",
+			    r->prefix, first * 60 - 60, REPORT_MILTERS);
+	if ((ids = calloc(REPORT_MILTERS, sizeof(*ids))) == NULL
+	    || !reply_top(seen, ids, REPORT_MILTERS, &nids)) {
+		reply_why(why, "milters", c, seen);
+		fprintf(stderr, "mxbypass-milter: -S: redis %s: %s\n", cfg->redis_server, why);
+		goto done;
 	}
-	redisAppendCommand(c, "ZCOUNT %smilters %" PRIu64 " +inf", r->prefix, now_s - window);
-	if (!replies(c, 3 * minutes, rep) || !replies(c, 1, &count)) {
+	for (size_t i = 0; i < nids; i++)
+		milters += ids[i].count >= now_s - window;
+	if ((rep = calloc(3 * minutes * nids + 1, sizeof(*rep))) == NULL)
+		goto done;
+	for (uint64_t m = first; m < first + minutes; m++)
+		for (size_t i = 0; i < nids; i++) {
+			redisAppendCommand(c, "HGETALL %sstats:%" PRIu64 ":%s", r->prefix, m,
+					   ids[i].key);
+			redisAppendCommand(c, "ZREVRANGE %sstats:clients:%" PRIu64 ":%s 0 %d "
+					   "WITHSCORES", r->prefix, m, ids[i].key, REPLY_TOP_MAX - 1);
+			redisAppendCommand(c, "ZREVRANGE %sstats:domains:%" PRIu64 ":%s 0 %d "
+					   "WITHSCORES", r->prefix, m, ids[i].key, REPLY_TOP_MAX - 1);
+			n += 3;
+		}
+	if (!replies(c, n, rep)) {
 		reply_why(why, "read", c, NULL);
 		fprintf(stderr, "mxbypass-milter: -S: redis %s: %s\n", cfg->redis_server, why);
-	} else if (!pool_line(rep, minutes, count, window, line, sizeof(line))) {
+	} else if (!pool_line(rep, n, milters, window, line, sizeof(line))) {
 		fprintf(stderr, "mxbypass-milter: -S: redis %s: the pool's counters are "
 			"unreadable\n", cfg->redis_server);
 	} else {
@@ -621,12 +694,13 @@ int redis_pool_report(const struct config *cfg, const char *password, FILE *out)
 		status = 0;
 	}
 done:
-	for (uint64_t i = 0; rep != NULL && i < 3 * minutes; i++)
+	for (size_t i = 0; rep != NULL && i < n; i++)
 		if (rep[i] != NULL)
 			freeReplyObject(rep[i]);
 	free(rep);
-	if (count != NULL)
-		freeReplyObject(count);
+	free(ids);
+	if (seen != NULL)
+		freeReplyObject(seen);
 	if (c != NULL)
 		redisFree(c);
 	redis_free(r);

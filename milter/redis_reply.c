@@ -19,7 +19,7 @@
 
 #include "redis_reply.h"
 
-#define NUMBER_MAX 19		/* digits: below 2^63, whatever the platform */
+#define NUMBER_MAX 19		/* digits: below 10^19, which fits 64 bits unsigned */
 
 /* reply_status - a status reply saying exactly word ("OK", "PONG") */
 bool reply_status(const redisReply *r, const char *word)

@@ -146,9 +146,9 @@ void stats_bypass(const char *network, const char *domain)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* top - the heaviest keys of one list over every stripe; the interval's
+/* top - the heaviest keys of one list over every stripe; with clear, the
  * list starts again empty */
-static size_t top(int span, int clients, struct topk_slot *out)
+static size_t top(int span, int clients, bool clear, struct topk_slot *out)
 {
 	const struct topk *parts[STRIPES];
 
@@ -157,7 +157,7 @@ static size_t top(int span, int clients, struct topk_slot *out)
 		struct topk *t = clients ? &stripes[i].clients[span] : &stripes[i].domains[span];
 		pthread_mutex_lock(&stripes[i].lock);
 		rep.parts[i] = *t;
-		if (span != SPAN_TOTAL)
+		if (clear)
 			topk_clear(t);
 		pthread_mutex_unlock(&stripes[i].lock);
 		parts[i] = &rep.parts[i];
@@ -166,13 +166,14 @@ static size_t top(int span, int clients, struct topk_slot *out)
 }
 
 /* stats_pool_top - the heaviest bypassing clients (or domains) since the
- * previous call, for the shared store; the list starts again empty */
-size_t stats_pool_top(int clients, struct topk_slot *out)
+ * pool's list last started again, for the shared store; with restart, it
+ * starts again empty after this */
+size_t stats_pool_top(int clients, bool restart, struct topk_slot *out)
 {
 	size_t n;
 
 	pthread_mutex_lock(&rep.lock);
-	n = top(SPAN_POOL, clients, out);
+	n = top(SPAN_POOL, clients, restart, out);
 	pthread_mutex_unlock(&rep.lock);
 	return n;
 }
@@ -386,10 +387,10 @@ void stats_report(const struct stats_caches *caches, const char *file)
 	interval.caches.probe_joins -= rep.last_caches.probe_joins;
 	interval.caches.probe_evictions -= rep.last_caches.probe_evictions;
 	rep.last_caches = *caches;
-	interval.nclients = top(SPAN_INTERVAL, 1, interval.clients);
-	interval.ndomains = top(SPAN_INTERVAL, 0, interval.domains);
-	total.nclients = top(SPAN_TOTAL, 1, total.clients);
-	total.ndomains = top(SPAN_TOTAL, 0, total.domains);
+	interval.nclients = top(SPAN_INTERVAL, 1, true, interval.clients);
+	interval.ndomains = top(SPAN_INTERVAL, 0, true, interval.domains);
+	total.nclients = top(SPAN_TOTAL, 1, false, total.clients);
+	total.ndomains = top(SPAN_TOTAL, 0, false, total.domains);
 	interval.seconds = (now - rep.last_ms + 500) / 1000;
 	total.seconds = (now - rep.start_ms + 500) / 1000;
 	rep.last_ms = now;

@@ -142,22 +142,26 @@ size_t store_key(char *buf, size_t len, const char *prefix, const char *kind,
 	for (const char *p = prefix; *p != '\0' && n + 1 < len; p++)
 		buf[n++] = *p;
 	for (size_t i = 0; i < 3 && parts[i] != NULL; i++) {
-		if (i > 0 && n + 1 < len)
+		if (i > 0) {
+			if (n + 1 >= len)
+				goto full;
 			buf[n++] = ':';
+		}
 		for (const unsigned char *p = (const unsigned char *)parts[i]; *p != '\0'; p++) {
 			bool safe = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
 				|| (*p >= '0' && *p <= '9') || strchr(".-_/[]", *p) != NULL;
-			if (safe && n + 1 < len) {
+			if (n + (safe ? 1 : 3) >= len)
+				goto full;	/* cut here: a cut key is a prefix of the whole */
+			if (safe) {
 				buf[n++] = (char)*p;
-			} else if (!safe && n + 3 < len) {
+			} else {
 				buf[n++] = '%';
 				buf[n++] = hex[*p >> 4];
 				buf[n++] = hex[*p & 15];
-			} else {
-				break;
 			}
 		}
 	}
+full:
 	buf[n] = '\0';
 	return n;
 }
@@ -191,11 +195,14 @@ uint64_t store_retry_first(struct store *s, const char *network, const char *dom
 		}
 	}
 	/* the local copy learns the pool's time (stored + 1: never NULL) */
-	if (st == CACHE_LEAD || (st == CACHE_HIT && !*fresh && first != (uint64_t)(uintptr_t)v - 1)) {
+	if (st == CACHE_LEAD || (st == CACHE_HIT && first != (uint64_t)(uintptr_t)v - 1)) {
 		uint64_t age = now > first ? now - first : 0;
-		if (age < expire_ms)
-			cache_put(s->retry, key, (void *)(uintptr_t)(first + 1), expire_ms - age);
-		else if (st == CACHE_LEAD)
+		void *value = (void *)(uintptr_t)(first + 1);
+		if (st == CACHE_HIT)
+			cache_update(s->retry, key, value, expire_ms > age ? expire_ms - age : 1);
+		else if (age < expire_ms)
+			cache_put(s->retry, key, value, expire_ms - age);
+		else
 			cache_abandon(s->retry, key);
 	}
 	return first;
@@ -263,8 +270,14 @@ char *store_read_password(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "RedisPasswordFile %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fgets(line, sizeof(line), f) == NULL)
+	if (fgets(line, sizeof(line), f) == NULL) {
 		line[0] = '\0';
+		if (ferror(f)) {	/* a directory, an I/O error */
+			snprintf(err, errlen, "RedisPasswordFile %s: %s", path, strerror(errno));
+			fclose(f);
+			return NULL;
+		}
+	}
 	fclose(f);
 	n = strcspn(line, "\r\n");
 	line[n] = '\0';
