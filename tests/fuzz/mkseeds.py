@@ -328,6 +328,67 @@ DNS = {
         host(H_OK, a_answer("mx3.example.net", "203.0.113.3"))),
 }
 
+# ---------------------------------------------------------------- Redis
+
+
+def bulk(s):
+    b = s.encode("latin-1") if isinstance(s, str) else s
+    return b"$%d\r\n" % len(b) + b + b"\r\n"
+
+
+def arr(*items):
+    return b"*%d\r\n" % len(items) + b"".join(items)
+
+
+def num(n):
+    return b":%d\r\n" % n
+
+
+NIL = b"$-1\r\n"
+OK_ = b"+OK\r\n"
+
+# the replies of one request each (what redis.c pipelines), good and bad
+REDIS = {
+    "retry-ours": OK_ + bulk("1700000000123"),
+    "retry-theirs": NIL + bulk("1699999999000"),
+    "retry-expired-between": NIL + NIL,
+    "retry-set-error": b"-ERR syntax error\r\n" + NIL,
+    "retry-get-garbage": NIL + bulk("17e11"),
+    "retry-get-integer": NIL + num(1700000000123),
+    "probe-up": bulk("up") + num(300000),
+    "probe-down": bulk("down") + num(60000),
+    "probe-none": NIL + num(-2),
+    "probe-no-expiry": bulk("up") + num(-1),
+    "probe-pttl-zero": bulk("down") + num(0),
+    "probe-other-word": bulk("UP") + num(1000),
+    "probe-pttl-string": bulk("up") + bulk("30000"),
+    "counters": arr(bulk("rcpts"), bulk("812"), bulk("bypass"), bulk("751"),
+                    bulk("probe-up"), bulk("29"), bulk("newer-counter"), bulk("1")),
+    "counters-odd": arr(bulk("rcpts"), bulk("1"), bulk("bypass")),
+    "counters-bad-value": arr(bulk("rcpts"), bulk("1"), bulk("bypass"), bulk("-3")),
+    "counters-nested": arr(bulk("rcpts"), arr(bulk("1")), bulk("a"), num(2)),
+    "top": arr(bulk("example.org"), bulk("751"), bulk("192.0.2.0/24"), bulk("402"),
+               bulk("2001:db8:1:2::/64"), bulk("0")),
+    "top-bad-members": arr(bulk("a,b"), bulk("1"), bulk("a b"), bulk("2"),
+                           bulk("a\x7fb"), bulk("3"), bulk(""), bulk("4")),
+    "top-long-member": arr(bulk("x" * 255), bulk("9"), bulk("y" * 256), bulk("8")),
+    "top-float-score": arr(bulk("a"), bulk("1.5"), bulk("b"), bulk("1e+20")),
+    "numbers": (bulk("9999999999999999999") + bulk("10000000000000000000") +
+                bulk("0000000000000000042") + bulk("-1") + bulk("") + bulk("+7")),
+    "integers": num(0) + num(-1) + num(9223372036854775807) + num(-9223372036854775808),
+    "status-words": OK_ + b"+PONG\r\n+QUEUED\r\n+\r\n+OKAY\r\n" +
+                    b"-WRONGPASS invalid username-password pair\r\n",
+    "pool-report": (arr(bulk("rcpts"), bulk("10"), bulk("bypass"), bulk("7")) +
+                    arr(bulk("198.51.100.0/24"), bulk("5")) +
+                    arr(bulk("example.org"), bulk("7")) + num(2)),
+    "nil-array": b"*-1\r\n*0\r\n",
+    "nested-deep": b"*1\r\n" * 7 + arr(bulk("up"), num(5)),
+    "nul-in-string": bulk("up\0") + num(5) + arr(bulk("a\0b"), bulk("1")),
+    "protocol-error": OK_ + b"!bad\r\n" + OK_,
+    "partial": bulk("up") + b"$10\r\nabc",
+    "huge-array": b"*100000000\r\n" + bulk("x"),
+}
+
 
 def main():
     for fname, text in CONFIG.items():
@@ -340,6 +401,8 @@ def main():
         write("greeting", fname, struct.pack(">H", cut) + text.encode("latin-1"))
     for fname, data in DNS.items():
         write("dns", fname, data)
+    for fname, data in REDIS.items():
+        write("redis", fname, data)
     return 0
 
 
