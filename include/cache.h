@@ -39,6 +39,7 @@ void cache_set_capacity(struct cache *c, size_t capacity);
 enum cache_status cache_get(struct cache *c, const char *key, uint64_t deadline_ms,
 			    void **value);
 void cache_put(struct cache *c, const char *key, void *value, uint64_t ttl_ms);
+bool cache_peek(struct cache *c, const char *key, void **value);
 bool cache_update(struct cache *c, const char *key, void *value, uint64_t ttl_ms);
 void cache_abandon(struct cache *c, const char *key);
 void cache_release(struct cache *c, void *value);

@@ -38,6 +38,7 @@ uint64_t store_now(const struct store *s);
 
 enum cache_status store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
 				  bool *up);
+bool store_probe_known(struct store *s, const char *key, bool *up);
 void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s);
 void store_probe_abandon(struct store *s, const char *key);
 

@@ -289,6 +289,27 @@ void cache_put(struct cache *c, const char *key, void *value, uint64_t ttl_ms)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* cache_peek - the answer when there is one already; never leads, never
+ * waits */
+bool cache_peek(struct cache *c, const char *key, void **value)
+{
+	struct entry *e;
+	bool found = false;
+
+	*value = NULL;
+	pthread_mutex_lock(&c->lock);
+	if ((e = find(c, key, NULL)) != NULL && !e->pending && e->expires > c->now()) {
+		lru_unlink(e);
+		lru_push_front(c, e);
+		value_hold(c, e->value);
+		*value = e->value;
+		c->stats.hits++;
+		found = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
 /* cache_update - a better answer for a key that has one already (a
  * pending key is the leader's to answer); false when there is none */
 bool cache_update(struct cache *c, const char *key, void *value, uint64_t ttl_ms)

@@ -239,6 +239,18 @@ enum cache_status store_probe_get(struct store *s, const char *key, uint64_t dea
 	return CACHE_HIT;
 }
 
+/* store_probe_known - the local copy's result, if it has one: no lead
+ * taken, no round trip */
+bool store_probe_known(struct store *s, const char *key, bool *up)
+{
+	void *v;
+
+	if (!cache_peek(s->probes, key, &v))
+		return false;
+	*up = v == RESULT_UP;
+	return true;
+}
+
 /* store_probe_put - a result this milter probed, for itself and the pool */
 void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s)
 {

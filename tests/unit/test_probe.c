@@ -1,7 +1,8 @@
 /*
  * test_probe - the SMTP greeting parser of the probes: a 220 greeting,
  * complete or multi-line, takes mail; anything else does not; a greeting
- * still arriving is partial.
+ * still arriving is partial. And probe_better with results already in the
+ * store: a better MX known up settles the verdict without a probe.
  */
 
 #include "autoconfig.h"
@@ -10,11 +11,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "config.h"
+#include "mxset.h"
 #include "probe.h"
+#include "stats.h"
+#include "store.h"
 
 struct greeting_case {
 	const char *name;
@@ -69,14 +75,64 @@ static void test_bytewise(void **state)
 	assert_int_equal(probe_parse_greeting(text, len), GREETING_READY);
 }
 
+/* mxset_of - an MX set of one address per entry, lowest preference first */
+static struct mxset *mxset_of(size_t n, const unsigned *prefs, const char *const *addrs)
+{
+	struct mxset *m = calloc(1, sizeof(*m) + n * sizeof(m->v[0]));
+
+	assert_non_null(m);
+	m->status = MX_FOUND;
+	m->n = n;
+	for (size_t i = 0; i < n; i++) {
+		m->v[i].pref = prefs[i];
+		m->v[i].host = (char *)addrs[i];
+		m->v[i].status = HOST_OK;
+		m->v[i].naddrs = 1;
+		assert_true(netaddr_parse(addrs[i], &m->v[i].addrs[0]));
+	}
+	return m;
+}
+
+/* A later better MX already known up settles it: the earlier ones, with
+ * no result yet, are not probed (a probe started and dropped at once
+ * would leave no result, and be started again for every recipient). */
+static void test_known_up_settles(void **state)
+{
+	static const unsigned prefs[] = { 5, 10, 20 };
+	static const char *const addrs[] = { "192.0.2.1", "192.0.2.2", "192.0.2.3" };
+	struct config cfg = { .probe_port = 25, .probe_timeout_ms = 1000, .probe_banner = true,
+			      .probe_ttl_up = 300, .probe_ttl_down = 60 };
+	struct store *store = store_new_memory(100, 100, NULL);
+	struct prober *p = prober_new(store, 4);
+	struct mxset *m = mxset_of(3, prefs, addrs);
+	struct mx_rank rank = { .has_self = true, .rank = 20, .lowest = 5, .self = { [2] = true } };
+	enum probe_state states[MX_MAX_ENTRIES] = { PROBE_NONE };
+	uint64_t probes = stats_get(STAT_PROBES);
+	bool up;
+
+	(void)state;
+	/* a result another recipient found: asked for (lead), then put */
+	assert_int_equal(store_probe_get(store, "192.0.2.2 25", 0, &up), CACHE_LEAD);
+	store_probe_put(store, "192.0.2.2 25", true, 300);
+	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
+	assert_int_equal(states[1], PROBE_UP);
+	assert_int_equal(stats_get(STAT_PROBES), probes);
+	/* and nothing was left half-asked for the address not probed */
+	assert_false(store_probe_known(store, "192.0.2.1 25", &up));
+	prober_free(p);
+	store_free(store);
+	free(m);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 1];
+	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 2];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		tests[n++] = (struct CMUnitTest){ cases[i].name, test_greeting, NULL, NULL,
 						  (void *)&cases[i] };
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bytewise);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_known_up_settles);
 	return _cmocka_run_group_tests("probe", tests, n, NULL, NULL);
 }
