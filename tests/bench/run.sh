@@ -3,8 +3,12 @@
 # figure is a ratio against a baseline measured in the same run.
 #
 #   1. end to end, warm cache: smtp-source into a loopback Postfix relaying
-#      to smtp-sink, with no milter, a no-op milter, and mxbypass-milter,
-#      alternated round by round; medians
+#      to smtp-sink, with no milter, a no-op milter, and mxbypass-milter
+#      (StateBackend memory, and StateBackend redis against a redis-server
+#      on loopback), alternated round by round; medians
+#   1b. the same with Action tempfail and RetryAfter, every message a
+#      retry that is accepted: each RCPT asks the retry memory (with Redis:
+#      one round trip), memory against redis
 #   2. cold path: every message to another of BENCH_DOMAINS domains served
 #      by NSD behind a forwarder that delays each answer as a network would:
 #      mxbypass-milter (c-ares: the MX query, then every address query at
@@ -16,14 +20,18 @@
 #   5. added RCPT latency, warm, one session, from the client's side
 #
 # Knobs: BENCH_MESSAGES (5000), BENCH_SESSIONS (20), BENCH_ROUNDS (3),
-# BENCH_DOMAINS (10000), BENCH_MEM (100000), BENCH_LATENCY (2000),
-# BENCH_DNS_DELAY (5 ms added to every DNS answer on the cold path).
+# BENCH_RETRY_MESSAGES (half of BENCH_MESSAGES, for 1b), BENCH_DOMAINS
+# (10000), BENCH_MEM (100000), BENCH_LATENCY (2000), BENCH_DNS_DELAY (5 ms
+# added to every DNS answer on the cold path). Without redis-server or a
+# build with hiredis, the Redis figures are left out.
 
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/e2e/e2e_lib.sh"
+. "$top_srcdir/tests/integration/redis_lib.sh"
 
 MESSAGES=${BENCH_MESSAGES:-5000}
+RETRY_MESSAGES=${BENCH_RETRY_MESSAGES:-$((MESSAGES / 2))}
 SESSIONS=${BENCH_SESSIONS:-20}
 ROUNDS=${BENCH_ROUNDS:-3}
 DOMAINS=${BENCH_DOMAINS:-10000}
@@ -43,8 +51,18 @@ median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 # field LINE KEY - KEY=value from a line
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# per_round A B - "a1/b1 a2/b2 ..." of two lists of rates, to two decimals
+per_round() {
+	paste -d' ' <(printf '%s\n' $1) <(printf '%s\n' $2) \
+		| awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), ($2 > 0 ? $1 / $2 : 0) }'
+}
 
-echo "== setting up: NSD, smtp-sink, milters, four Postfix instances (in $T)"
+REDIS=""
+if command -v redis-server >/dev/null && grep -q '^#define HAVE_HIREDIS 1' "$top_builddir/autoconfig.h"; then
+	REDIS=yes
+fi
+
+echo "== setting up: NSD, smtp-sink, ${REDIS:+redis-server, }milters, $([ -n "$REDIS" ] && echo five || echo four) Postfix instances (in $T)"
 {
 	printf '$ORIGIN cold.test.\n$TTL 3600\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n'
 	for ((i = 0; i < DOMAINS + 200; i++)); do
@@ -66,6 +84,16 @@ PROBE_PORT=$PORT bypass_conf "$conf.base"
 grep -v '^TrustedNetworks\|^ActionMap\|^Domains' "$conf.base" >"$conf"
 printf 'TrustedNetworks 127.0.0.60/32\nUserID postfix\nAction tag\n' >>"$conf"
 start_milter "$conf"
+if [ -n "$REDIS" ]; then
+	# the same milter with the shared store: its own socket, log and server
+	start_redis
+	{ cat "$conf"; printf 'StateBackend redis\nRedisServer 127.0.0.1:%s\n' "$REDIS_PORT"; } >"$conf.redis"
+	"$MILTER" -f -l -c "$conf.redis" -p "unix:$T/redis.sock" >>"$T/redis-milter.log" 2>&1 &
+	RMILTER_PID=$!
+	PIDS="$PIDS $RMILTER_PID"
+	wait_for test -S "$T/redis.sock" || { cat "$T/redis-milter.log"; fail "the redis milter did not start"; }
+	grep -q "store: redis .*: sharing" "$T/redis-milter.log" || fail "the redis milter is not sharing"
+fi
 (umask 0; exec "$B/noop_milter" "unix:$T/noop.sock") 2>>"$T/noop.log" &
 PIDS="$PIDS $!"
 DELAY_PORT=$(random_port)
@@ -76,6 +104,7 @@ PIDS="$PIDS $!"
 wait_for test -S "$T/noop.sock" && wait_for test -S "$T/resq.sock" || fail "no-op milters did not start"
 
 MILTERS=(none "" noop "unix:$T/noop.sock" mxbypass "unix:$SOCK" resquery "unix:$T/resq.sock")
+[ -z "$REDIS" ] || MILTERS+=(redis "unix:$T/redis.sock")
 declare -A ADDR
 for ((i = 0; i < ${#MILTERS[@]}; i += 2)); do
 	name=${MILTERS[i]}
@@ -88,37 +117,139 @@ done
 
 # drained NAME - the instance's queue is empty
 drained() { [ -z "$(find "$(pf_dir "$1")/spool/"{incoming,active,deferred,maildrop} -type f 2>/dev/null | head -n 1)" ]; }
-# source NAME - smtp-source into an instance: messages per second
+# source NAME [MESSAGES] - smtp-source into an instance: messages per second
 source_rate() {
-	local t0 t1
+	local t0 t1 m=${2:-$MESSAGES}
 	t0=$(date +%s%N)
-	smtp-source -s "$SESSIONS" -m "$MESSAGES" -l 512 -f bench@client.test -t user@live.bypass.test \
+	smtp-source -s "$SESSIONS" -m "$m" -l 512 -f bench@client.test -t user@live.bypass.test \
 		"${ADDR[$1]}" >>"$T/source.log" 2>&1 || fail "smtp-source into $1 failed"
 	t1=$(date +%s%N)
 	wait_secs 120 drained "$1" || fail "$1: the queue did not drain"
-	awk -v m="$MESSAGES" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", m / (ns / 1e9) }'
+	awk -v m="$m" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", m / (ns / 1e9) }'
+}
+# order R NAME... - the names, the last two swapped in even rounds (the
+# two figures compared are then measured first and second alike)
+order() {
+	local r=$1
+	shift
+	local v=("$@") n=$#
+	if [ $((r % 2)) = 0 ] && [ "$n" -ge 2 ]; then
+		v[n - 2]=${*: -1}
+		v[n - 1]=${*: -2:1}
+	fi
+	echo "${v[@]}"
+}
+# rcpt_time LABEL - RCPT time with one session, memory against redis: the
+# cost of the store on one decision, without the noise of a loaded host
+rcpt_time() {
+	local name line m=$((LATENCY / 2))
+	declare -A p50 p99
+	for name in mxbypass redis; do
+		line=$(python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 "$m" user@live.bypass.test)
+		[ "$(field "$line" failed)" = 0 ] || fail "rcpt_time $name: $line"
+		p50[$name]=$(field "$line" rcpt-p50-ms) p99[$name]=$(field "$line" rcpt-p99-ms)
+		wait_secs 120 drained "$name" || fail "$name: the queue did not drain"
+	done
+	awk -v l="$1" -v m="$m" -v a="${p50[mxbypass]}" -v b="${p99[mxbypass]}" -v c="${p50[redis]}" \
+		-v d="${p99[redis]}" 'BEGIN { printf "   RCPT time, 1 session, %d messages, %s: memory p50 %.3f p99 %.3f ms, redis p50 %.3f p99 %.3f ms; redis adds p50 %+.3f ms\n",
+		m, l, a, b, c, d, c - a }'
+}
+# round_line R NAME... - the rates of round R
+round_line() {
+	local r=$1 line name
+	shift
+	line="   round $r:"
+	for name; do line="$line $name ${RATES[$name]##* }"; done
+	echo "$line msg/s"
 }
 
+E2E=(none noop mxbypass)
+[ -z "$REDIS" ] || E2E+=(redis)
 # warm-up: caches, Postfix processes
-for name in none noop mxbypass; do
+for name in "${E2E[@]}"; do
 	python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 4 200 user@live.bypass.test >/dev/null
 done
 
 echo
 echo "== 1. end to end, warm cache: $MESSAGES messages, $SESSIONS sessions, $ROUNDS rounds alternated"
-declare -A RATES=([none]= [noop]= [mxbypass]=)
+[ -n "$REDIS" ] || echo "   (no redis-server, or a build without hiredis: StateBackend redis left out)"
+declare -A RATES=([none]= [noop]= [mxbypass]= [redis]=)
+[ -z "$REDIS" ] || redis_cli CONFIG RESETSTAT >/dev/null
 for ((r = 1; r <= ROUNDS; r++)); do
-	for name in none noop mxbypass; do
+	for name in $(order "$r" "${E2E[@]}"); do
 		RATES[$name]="${RATES[$name]} $(source_rate "$name")"
 	done
-	echo "   round $r: none${RATES[none]##* } noop${RATES[noop]##* } mxbypass${RATES[mxbypass]##* } msg/s" \
-		| sed 's/\(none\|noop\|mxbypass\)\([0-9]\)/\1 \2/g'
+	round_line "$r" "${E2E[@]}"
 done
 none=$(median ${RATES[none]}); noop=$(median ${RATES[noop]}); mxb=$(median ${RATES[mxbypass]})
 printf '   %-28s %8s msg/s\n' "no milter" "$none" "no-op milter" "$noop" "mxbypass-milter (tag)" "$mxb"
+[ -z "$REDIS" ] || printf '   %-28s %8s msg/s\n' "mxbypass-milter (tag, redis)" "$(median ${RATES[redis]})"
 printf '   mxbypass/no-op      %s   (target >= 0.95)\n' "$(ratio "$mxb" "$noop")"
 printf '   mxbypass/no-milter  %s\n' "$(ratio "$mxb" "$none")"
+if [ -n "$REDIS" ]; then
+	printf '   redis/memory        %s   (target >= 0.95; per round %s)\n' \
+		"$(ratio "$(median ${RATES[redis]})" "$mxb")" "$(per_round "${RATES[redis]}" "${RATES[mxbypass]}")"
+	# what the redis milter asked while it decided: probes and counters only
+	redis_cli INFO commandstats | sed -n 's/^cmdstat_\([a-z]*\):calls=\([0-9]*\),.*/\1=\2/p' \
+		| sort | tr '\n' ' ' | sed 's/^/   redis commands meanwhile: /; s/ $/\n/'
+	rcpt_time "Action tag"
+fi
 grep -c 'verdict=bypass action=tag' "$T/milter.log" | sed 's/^/   bypass lines logged: /'
+
+# reconf CONF PID LOG "Key value"... - change keys of a running milter (SIGHUP)
+reconf() {
+	local conf=$1 pid=$2 log=$3 kv n
+	shift 3
+	for kv; do
+		sed -i "/^${kv%% *} /d" "$conf"
+		echo "$kv" >>"$conf"
+	done
+	n=$(grep -c 'config: reloaded' "$log")
+	kill -HUP "$pid"
+	wait_for sh -c "[ \$(grep -c 'config: reloaded' '$log') -gt $n ]" || fail "no reload of $conf"
+}
+if [ -n "$REDIS" ]; then
+	echo
+	echo "== 1b. end to end, Action tempfail + RetryAfter, every message a retry accepted:"
+	echo "   each RCPT asks the retry memory (redis: one round trip); $RETRY_MESSAGES messages, $ROUNDS rounds"
+	RETRY=(mxbypass redis)
+	declare -A RCONF=([mxbypass]="$conf" [redis]="$conf.redis") RPID=([mxbypass]=$MILTER_PID [redis]=$RMILTER_PID) \
+		RLOG=([mxbypass]="$T/milter.log" [redis]="$T/redis-milter.log")
+	for name in "${RETRY[@]}"; do
+		reconf "${RCONF[$name]}" "${RPID[$name]}" "${RLOG[$name]}" "Action tempfail" "RetryAfter 1" "RetryExpire 86400"
+		# the first tempfail, then past RetryAfter every RCPT is a retry accepted
+		python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 1 user@live.bypass.test >/dev/null
+	done
+	sleep 1.2
+	for name in "${RETRY[@]}"; do
+		line=$(python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 4 200 user@live.bypass.test)
+		[ "$(field "$line" failed)" = 0 ] || fail "tempfail warm-up $name: $line"
+		RATES[$name]=
+	done
+	sets0=$(redis_cli INFO commandstats | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for name in $(order "$r" "${RETRY[@]}"); do
+			RATES[$name]="${RATES[$name]} $(source_rate "$name" "$RETRY_MESSAGES")"
+		done
+		round_line "$r" "${RETRY[@]}"
+	done
+	printf '   %-28s %8s msg/s\n' "memory, tempfail+retry" "$(median ${RATES[mxbypass]})" \
+		"redis, tempfail+retry" "$(median ${RATES[redis]})"
+	printf '   redis/memory (tempfail+RetryAfter)  %s   (no target; per round %s)\n' \
+		"$(ratio "$(median ${RATES[redis]})" "$(median ${RATES[mxbypass]})")" \
+		"$(per_round "${RATES[redis]}" "${RATES[mxbypass]}")"
+	rcpt_time "tempfail+retry"
+	sets=$(( $(redis_cli INFO commandstats | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p') - sets0 ))
+	echo "   retry-accept lines: memory $(grep -c 'verdict=bypass action=retry-accept' "$T/milter.log")," \
+		"redis $(grep -c 'verdict=bypass action=retry-accept' "$T/redis-milter.log"); Redis SET NX meanwhile: $sets"
+	n=$(grep -c 'stats: totals' "$T/redis-milter.log")
+	kill -USR1 "$RMILTER_PID"
+	wait_for sh -c "[ \$(grep -c 'stats: totals' '$T/redis-milter.log') -gt $n ]" || fail "no stats from the redis milter"
+	grep 'stats: totals' "$T/redis-milter.log" | tail -n 1 | grep -o ' store=.*' | sed 's/^ /   redis milter: /'
+	reconf "$conf" "$MILTER_PID" "$T/milter.log" "Action tag" "RetryExpire 60"
+	kill -TERM "$RMILTER_PID"
+	wait "$RMILTER_PID" 2>/dev/null
+fi
 
 echo
 half=$((DOMAINS / 2))
@@ -190,7 +321,9 @@ echo "   (target: under 64 MiB, flat once the caches are full)"
 
 echo "== 5. added RCPT latency, warm cache, 1 session, $LATENCY messages each"
 stop_milter
-start_milter "$conf"
+# by name: start_milter left $conf naming mem.conf (no UserID: Postfix
+# could not connect, and measured no milter at all)
+start_milter "$T/milter.conf"
 for name in none noop mxbypass; do
 	python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 200 user@live.bypass.test >/dev/null
 done
@@ -205,7 +338,9 @@ awk -v a="${P50[mxbypass]}" -v b="${P50[none]}" -v c="${P99[mxbypass]}" -v d="${
 	-v e="${P50[noop]}" -v f="${P99[noop]}" 'BEGIN {
 	printf "   added by mxbypass-milter: p50 %+.3f ms, p99 %+.3f ms (no-op milter: p50 %+.3f ms, p99 %+.3f ms)\n",
 		a - b, c - d, e - b, f - d }'
-echo "   (mxbypass-milter decided $(( $(log_count ': rcpt-domain=') - lines0 )) recipients here)"
+decided=$(( $(log_count ': rcpt-domain=') - lines0 ))
+echo "   (mxbypass-milter decided $decided recipients here)"
+[ "$decided" -ge "$LATENCY" ] || fail "section 5: the milter decided $decided recipients, not $LATENCY"
 stop_milter
 echo
 echo "== done"

@@ -32,7 +32,7 @@ e2e_free_port() {
 }
 
 # e2e_start [MILTER_CONF_LINE...] - everything above; extra lines go to the
-# milter's configuration (a later line of a key wins over bypass_conf's)
+# milter's configuration (keys bypass_conf does not set: a repeated key is an error)
 e2e_start() {
 	require_postfix
 	start_nsd
