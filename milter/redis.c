@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -212,6 +213,15 @@ static void went_down(struct redis *r, const char *why)
 		    r->server, why);
 }
 
+/* closed - an idle connection that the server closed (its idle timeout,
+ * a restart) or that holds bytes nobody asked for: not worth a try */
+static bool closed(const redisContext *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0;
+}
+
 /* take - a connection to use, or NULL while Redis is away; connecting
  * (when every connection is busy) and the operation share one RedisTimeout */
 static redisContext *take(struct redis *r)
@@ -222,10 +232,14 @@ static redisContext *take(struct redis *r)
 
 	if (!atomic_load(&r->up))
 		return NULL;
-	pthread_mutex_lock(&r->lock);
-	if (r->nidle > 0)
-		c = r->idle[--r->nidle];
-	pthread_mutex_unlock(&r->lock);
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		c = r->nidle > 0 ? r->idle[--r->nidle] : NULL;
+		pthread_mutex_unlock(&r->lock);
+		if (c == NULL || !closed(c))
+			break;
+		redisFree(c);
+	}
 	if (c == NULL && (c = connect_one(r, deadline, why)) == NULL) {
 		went_down(r, why);
 		return NULL;

@@ -191,6 +191,18 @@ others=$(redis_cli KEYS '*' | grep -v "^$PREFIX")
 [ -z "$others" ] || fail "keys outside RedisPrefix $PREFIX: $others"
 pass "-S: one pool line, milters=2, rcpts=$rcpts = A's $(field "$ta" rcpts) + B's $(field "$tb" rcpts), every count the sum; every key under $PREFIX"
 
+# 3b. Redis closing idle connections (its "timeout", CLIENT KILL) is no
+# outage: a pooled connection the server closed is left, not tried.
+killed=$(redis_cli CLIENT KILL TYPE normal)
+send A 192.0.9.77 S9 "user@temp.bypass.test=code" -
+logged A S9 temp.bypass.test "client=192.0.9.77 verdict=bypass action=tempfail $B"
+[ "$(redis_cli EXISTS "${PREFIX}retry:192.0.9.0/24:temp.bypass.test")" = 1 ] \
+	|| fail "after Redis closed its connections, A's tempfail did not reach Redis"
+sleep 1.5	# and each daemon's counters went out once more
+[ "$(dlog_count A 'is away')" = 0 ] && [ "$(dlog_count B 'is away')" = 0 ] \
+	|| fail "Redis closing idle connections was taken for an outage: $(grep -h 'is away' "$T/A.log" "$T/B.log")"
+pass "Redis closed the pool's $killed connections: the next operations took fresh ones, no outage"
+
 # 4. Redis killed while recipients keep coming, then back.
 [ "$(metric mxbypass_store_up)" = 1 ] && [ "$(metric mxbypass_store_down_total)" = 0 ] \
 	|| fail "StatsFile before the kill: store_up $(metric mxbypass_store_up), down_total $(metric mxbypass_store_down_total)"
