@@ -33,9 +33,14 @@
 #include "cache.h"
 #include "clock.h"
 
+/* A link of the LRU list; first in an entry, so a link is its entry. */
+struct link {
+	struct link *prev, *next;
+};
+
 struct entry {
+	struct link lru;		/* LRU list, answered entries only */
 	struct entry *hnext;		/* hash chain */
-	struct entry *prev, *next;	/* LRU list, answered entries only */
 	uint64_t expires;
 	void *value;
 	bool pending;			/* a leader is looking it up */
@@ -50,7 +55,7 @@ struct cache {
 	size_t entries;			/* answered and pending */
 	size_t answered_count;
 	size_t capacity;
-	struct entry lru;		/* sentinel: lru.next is the most recent */
+	struct link lru;		/* sentinel: lru.next is the most recent */
 	const struct cache_ops *ops;
 	uint64_t (*now)(void);
 	struct cache_stats stats;
@@ -80,17 +85,17 @@ static void value_release(const struct cache *c, void *v)
 
 static void lru_unlink(struct entry *e)
 {
-	e->prev->next = e->next;
-	e->next->prev = e->prev;
-	e->prev = e->next = NULL;
+	e->lru.prev->next = e->lru.next;
+	e->lru.next->prev = e->lru.prev;
+	e->lru.prev = e->lru.next = NULL;
 }
 
 static void lru_push_front(struct cache *c, struct entry *e)
 {
-	e->next = c->lru.next;
-	e->prev = &c->lru;
-	c->lru.next->prev = e;
-	c->lru.next = e;
+	e->lru.next = c->lru.next;
+	e->lru.prev = &c->lru;
+	c->lru.next->prev = &e->lru;
+	c->lru.next = &e->lru;
 }
 
 /* find - the entry of a key, and the link that points to it */
@@ -147,7 +152,7 @@ static void drop(struct cache *c, struct entry *e)
 static void trim(struct cache *c)
 {
 	while (c->answered_count > c->capacity && c->lru.prev != &c->lru) {
-		drop(c, c->lru.prev);
+		drop(c, (struct entry *)c->lru.prev);
 		c->stats.evictions++;
 	}
 }

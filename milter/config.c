@@ -232,6 +232,8 @@ void config_diag_free(struct config_diag *d)
 
 /* diag_vadd - append one "FILE:LINE: message" */
 static void diag_vadd(struct config_diag *d, const char *file, unsigned line,
+		      const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void diag_vadd(struct config_diag *d, const char *file, unsigned line,
 		      const char *fmt, va_list ap)
 {
 	char msg[1024], full[1400];

@@ -78,6 +78,8 @@ size_t log_sanitize(char *dst, size_t len, const char *src)
 
 /* log_vwrite - format, sanitise and send one line */
 static void log_vwrite(int level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void log_vwrite(int level, const char *fmt, va_list ap)
 {
 	char raw[2048];
 	char line[2048];
