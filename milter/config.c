@@ -640,7 +640,13 @@ static bool parse_domains(struct origin *o, struct config *c, const struct confi
 	domain_map_free(m);
 	if (strncmp(v, "file:", 5) == 0)
 		return file_lines(o, k, v + 5, domains_line, m);
-	return parse_names(o, k, m, v, true);
+	if (!parse_names(o, k, m, v, true))
+		return false;
+	if (m->n == 0) {	/* "Domains ," would check no recipient at all */
+		oerr(o, "%s: an empty list (leave the key out to check every domain)", k->name);
+		return false;
+	}
+	return true;
 }
 
 /* lookup_enum - a name of an enumeration, case-insensitive */
@@ -714,6 +720,10 @@ static bool parse_dns_servers(struct origin *o, struct config *c, const struct c
 			return false;
 		}
 		n += (size_t)snprintf(csv + n, sizeof(csv) - n, "%s%s", n ? "," : "", item);
+	}
+	if (ok && n == 0) {	/* "DnsServers ," would quietly mean the system resolver */
+		oerr(o, "%s: an empty list (leave the key out for the system resolver)", k->name);
+		return false;
 	}
 	return ok && set_string(c, k, csv);
 }

@@ -246,6 +246,8 @@ static const struct bad_case bad_cases[] = {
 	{ "DNS server bad port", "DnsServers 127.0.0.1:0\n", 1, "DnsServers: \"127.0.0.1:0\"" },
 	{ "DNS server name", "DnsServers ns.example.org\n", 1, "\"ns.example.org\" is not addr" },
 	{ "redis without port", "RedisServer localhost\n", 1, "expected host:port" },
+	{ "empty Domains list", "Domains , ,\n", 1, "Domains: an empty list (leave the key out to check every domain)" },
+	{ "empty DnsServers list", "DnsServers ,\n", 1, "DnsServers: an empty list (leave the key out for the system resolver)" },
 	{ "missing action map", "ActionMap /nonexistent/actions\n", 1,
 	  "ActionMap: cannot open \"/nonexistent/actions\"" },
 	{ "missing domains file", "Domains file:/nonexistent/domains\n", 1,
