@@ -9,7 +9,8 @@
  *	input, at once, later (on the next ares_process_fd) or never (until
  *	ares_cancel); ares_timeout and clock_gettime run a fake clock, so a
  *	query that is never answered costs no real time and every run is
- *	the same.
+ *	the same. The ares_addrinfo answers, and ares_freeaddrinfo, are
+ *	tests/common/ares_fake.c, shared with test_mxset.
  *
  *	Input, every field optional (missing octets read as 0):
  *	    u8 flags    bits 0-1 TTL bounds, 2-3 deadline, 4-7 what is "self"
@@ -62,15 +63,11 @@
 #include "mxset.h"
 #include "netaddr.h"
 
+#include "../common/ares_fake.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-void __wrap_ares_query(ares_channel channel, const char *name, int dnsclass, int type,
-		       ares_callback callback, void *arg);
-void __wrap_ares_getaddrinfo(ares_channel channel, const char *node, const char *service,
-			     const struct ares_addrinfo_hints *hints,
-			     ares_addrinfo_callback callback, void *arg);
-void __wrap_ares_freeaddrinfo(struct ares_addrinfo *ai);
 void __wrap_ares_cancel(ares_channel channel);
 struct timeval *__wrap_ares_timeout(ares_channel channel, struct timeval *maxtv,
 				    struct timeval *tv);
@@ -178,7 +175,6 @@ static struct host_call calls[MAX_CALLS];
 static size_t ncalls;
 static int mx_queries;
 static int mx_status_given;		/* -1: not answered */
-static int live_addrinfo;
 static uint64_t fake_ms;
 static bool fake_clock;
 
@@ -221,41 +217,16 @@ static void deliver_mx(ares_callback cb, void *arg, int status)
 	}
 }
 
-/* add_node - one address of a mock ares_addrinfo */
+/* add_node - one address of a mock ares_addrinfo, noted as given */
 static bool add_node(struct ares_addrinfo_node ***tail, struct host_call *hc, int family,
 		     const void *addr, int ttl)
 {
-	struct ares_addrinfo_node *n = calloc(1, sizeof(*n));
+	const struct ares_addrinfo_node *n = ares_fake_add_node(tail, family, addr, ttl);
 
 	if (n == NULL)
 		return false;
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = calloc(1, sizeof(*sin));
-		if (sin == NULL) {
-			free(n);
-			return false;
-		}
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, addr, 4);
-		n->ai_addr = (struct sockaddr *)sin;
-		n->ai_addrlen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = calloc(1, sizeof(*sin6));
-		if (sin6 == NULL) {
-			free(n);
-			return false;
-		}
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, addr, 16);
-		n->ai_addr = (struct sockaddr *)sin6;
-		n->ai_addrlen = sizeof(*sin6);
-	}
-	n->ai_family = family;
-	n->ai_ttl = ttl;
 	CHECK(netaddr_from_sockaddr(n->ai_addr, &hc->addrs[hc->naddrs]));
 	hc->ttls[hc->naddrs++] = ttl;
-	**tail = n;
-	*tail = &n->ai_next;
 	return true;
 }
 
@@ -287,7 +258,8 @@ static int make_addrinfo(const char *node, const struct answer *ans, struct host
 		n6 = 0;
 	canon = aliased(h4) ? h4 : aliased(h6) ? h6 : NULL;
 	*out = NULL;
-	if (n4 + n6 == 0 || (ai = calloc(1, sizeof(*ai))) == NULL) {
+	if (n4 + n6 == 0
+	    || (ai = ares_fake_addrinfo(node, canon != NULL ? canon->h_name : NULL, 0)) == NULL) {
 		if (h4 != NULL)
 			ares_free_hostent(h4);
 		if (h6 != NULL)
@@ -296,13 +268,7 @@ static int make_addrinfo(const char *node, const struct answer *ans, struct host
 			return ARES_ENOMEM;
 		return r4 == ARES_EBADRESP || r6 == ARES_EBADRESP ? ARES_EBADRESP : ARES_ENODATA;
 	}
-	live_addrinfo++;
-	ai->name = strdup(canon != NULL ? canon->h_name : node);
-	if (canon != NULL && (ai->cnames = calloc(1, sizeof(*ai->cnames))) != NULL) {
-		ai->cnames->alias = strdup(node);
-		ai->cnames->name = strdup(canon->h_name);
-		hc->cname = true;
-	}
+	hc->cname = ai->cnames != NULL;
 	tail = &ai->nodes;
 	for (int i = 0; i < n4; i++)
 		if (!add_node(&tail, hc, AF_INET, &a4[i].ipaddr, a4[i].ttl))
@@ -329,9 +295,8 @@ static void deliver_host(const struct outstanding *o, bool cancelled)
 		status = make_addrinfo(hc->name, &o->ans, hc, &ai);
 	} else if (status == EMPTY_SUCCESS) {
 		status = ARES_SUCCESS;
-		if ((ai = calloc(1, sizeof(*ai))) == NULL || (ai->name = strdup(hc->name)) == NULL)
+		if ((ai = ares_fake_addrinfo(hc->name, NULL, 0)) == NULL || ai->name == NULL)
 			abort();
-		live_addrinfo++;
 	}
 	hc->answered = true;
 	hc->status = status;
@@ -379,27 +344,6 @@ void __wrap_ares_getaddrinfo(ares_channel channel, const char *node, const char 
 		deliver_host(&o, false);
 	else
 		enqueue(&o);
-}
-
-void __wrap_ares_freeaddrinfo(struct ares_addrinfo *ai)
-{
-	struct ares_addrinfo_node *n, *next;
-
-	if (ai == NULL)
-		return;
-	if (ai->cnames != NULL) {
-		free(ai->cnames->alias);
-		free(ai->cnames->name);
-		free(ai->cnames);
-	}
-	for (n = ai->nodes; n != NULL; n = next) {
-		next = n->ai_next;
-		free(n->ai_addr);
-		free(n);
-	}
-	free(ai->name);
-	free(ai);
-	live_addrinfo--;
 }
 
 /* ares_cancel: every query outstanding now ends with ARES_ECANCELLED */
@@ -829,7 +773,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mx_status_given = -1;
 	mx_answer = NULL;
 	mx_answer_len = 0;
-	live_addrinfo = 0;
+	ares_fake_reset();
 	fake_ms = 1000000;
 
 	fake_clock = true;
@@ -838,7 +782,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* nothing can call back into the finished lookup; nothing leaked */
 	CHECK(nqueue == 0);
-	CHECK(live_addrinfo == 0);
+	CHECK(ares_fake_live() == 0);
 	CHECK(m != NULL);
 	CHECK(mx_queries == 1 && mx_status_given != -1);
 	CHECK(strcmp(m->domain, DOMAIN) == 0);

@@ -4,7 +4,8 @@
  * DNS answers are real wire data built here and parsed by the real c-ares;
  * only the calls that would go to the network are replaced, at link time
  * (ld --wrap=ares_query,ares_getaddrinfo,ares_freeaddrinfo). The wrappers
- * answer at once, from the zone the test sets, and count every query.
+ * answer at once, from the zone the test sets, and count every query;
+ * the ares_addrinfo answers and their free are tests/common/ares_fake.c.
  */
 
 #include "autoconfig.h"
@@ -30,6 +31,8 @@
 #include "clock.h"
 #include "config.h"
 #include "mxset.h"
+
+#include "../common/ares_fake.h"
 
 static void sleep_ms(unsigned ms)
 {
@@ -279,7 +282,6 @@ static struct query_count {
 } counts[256];
 static size_t ncounts;
 static int bad_calls;		/* queries not made the way mxset should */
-static int live_addrinfo;	/* built and not yet freed */
 
 /* count_query - note a query; ok false marks a call with wrong arguments */
 static void count_query(const char *name, bool mx, bool ok)
@@ -325,13 +327,6 @@ static int all_addr_queries(void)
 }
 
 void __wrap_ares_query(ares_channel channel, const char *name, int dnsclass, int type,
-		       ares_callback callback, void *arg);
-void __wrap_ares_getaddrinfo(ares_channel channel, const char *node, const char *service,
-			     const struct ares_addrinfo_hints *hints,
-			     ares_addrinfo_callback callback, void *arg);
-void __wrap_ares_freeaddrinfo(struct ares_addrinfo *ai);
-
-void __wrap_ares_query(ares_channel channel, const char *name, int dnsclass, int type,
 		       ares_callback callback, void *arg)
 {
 	struct msg *m;
@@ -367,46 +362,20 @@ void __wrap_ares_query(ares_channel channel, const char *name, int dnsclass, int
 /* addrinfo_new - what ares_getaddrinfo would return for the host */
 static struct ares_addrinfo *addrinfo_new(const char *node, const struct host_answer *h)
 {
-	struct ares_addrinfo *ai = calloc(1, sizeof(*ai));
+	struct ares_addrinfo *ai = ares_fake_addrinfo(node, h->cname, h->ttl);
 	struct ares_addrinfo_node **tail;
 
 	if (ai == NULL)
 		return NULL;
-	ai->name = strdup(h->cname != NULL ? h->cname : node);
-	if (h->cname != NULL && (ai->cnames = calloc(1, sizeof(*ai->cnames))) != NULL) {
-		ai->cnames->ttl = h->ttl;
-		ai->cnames->alias = strdup(node);
-		ai->cnames->name = strdup(h->cname);
-	}
 	tail = &ai->nodes;
 	for (size_t i = 0; i < 4 && h->addrs[i] != NULL; i++) {
-		struct ares_addrinfo_node *n = calloc(1, sizeof(*n));
-		struct sockaddr_in *sin;
-		struct sockaddr_in6 *sin6;
+		int family = strchr(h->addrs[i], ':') != NULL ? AF_INET6 : AF_INET;
+		unsigned char a[16] = { 0 };
 
-		if (n == NULL)
+		inet_pton(family, h->addrs[i], a);
+		if (ares_fake_add_node(&tail, family, a, h->ttl) == NULL)
 			break;
-		n->ai_ttl = h->ttl;
-		if (strchr(h->addrs[i], ':') == NULL && (sin = calloc(1, sizeof(*sin))) != NULL) {
-			sin->sin_family = AF_INET;
-			inet_pton(AF_INET, h->addrs[i], &sin->sin_addr);
-			n->ai_family = AF_INET;
-			n->ai_addr = (struct sockaddr *)sin;
-			n->ai_addrlen = sizeof(*sin);
-		} else if (strchr(h->addrs[i], ':') != NULL
-			   && (sin6 = calloc(1, sizeof(*sin6))) != NULL) {
-			sin6->sin6_family = AF_INET6;
-			inet_pton(AF_INET6, h->addrs[i], &sin6->sin6_addr);
-			n->ai_family = AF_INET6;
-			n->ai_addr = (struct sockaddr *)sin6;
-			n->ai_addrlen = sizeof(*sin6);
-		}
-		*tail = n;
-		tail = &n->ai_next;
 	}
-	pthread_mutex_lock(&mock_lock);
-	live_addrinfo++;
-	pthread_mutex_unlock(&mock_lock);
 	return ai;
 }
 
@@ -434,29 +403,6 @@ void __wrap_ares_getaddrinfo(ares_channel channel, const char *node, const char 
 	}
 	ai = addrinfo_new(node, h);
 	callback(arg, ai != NULL ? ARES_SUCCESS : ARES_ENOMEM, 0, ai);
-}
-
-void __wrap_ares_freeaddrinfo(struct ares_addrinfo *ai)
-{
-	struct ares_addrinfo_node *n, *next;
-
-	if (ai == NULL)
-		return;
-	if (ai->cnames != NULL) {
-		free(ai->cnames->alias);
-		free(ai->cnames->name);
-		free(ai->cnames);
-	}
-	for (n = ai->nodes; n != NULL; n = next) {
-		next = n->ai_next;
-		free(n->ai_addr);
-		free(n);
-	}
-	free(ai->name);
-	free(ai);
-	pthread_mutex_lock(&mock_lock);
-	live_addrinfo--;
-	pthread_mutex_unlock(&mock_lock);
 }
 
 /*
@@ -507,8 +453,8 @@ static int setup_resolver(void **state)
 	memset(counts, 0, sizeof(counts));
 	ncounts = 0;
 	bad_calls = 0;
-	live_addrinfo = 0;
 	pthread_mutex_unlock(&mock_lock);
+	ares_fake_reset();
 	zone = NULL;
 	set_ttls(&defaults);
 	if ((resolver = resolver_new(cfg, err, sizeof(err))) == NULL) {
@@ -524,7 +470,7 @@ static int teardown_resolver(void **state)
 	(void)state;
 	resolver_free(resolver);
 	assert_int_equal(bad_calls, 0);
-	assert_int_equal(live_addrinfo, 0);
+	assert_int_equal(ares_fake_live(), 0);
 	return 0;
 }
 
