@@ -162,7 +162,6 @@ struct cache *cache_new(size_t capacity, const struct cache_ops *ops,
 			uint64_t (*now_ms)(void))
 {
 	struct cache *c = calloc(1, sizeof(*c));
-	pthread_condattr_t attr;
 
 	if (c == NULL)
 		return NULL;
@@ -172,10 +171,7 @@ struct cache *cache_new(size_t capacity, const struct cache_ops *ops,
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->answered, &attr);
-	pthread_condattr_destroy(&attr);
+	clock_cond_init(&c->answered);
 	c->lru.next = c->lru.prev = &c->lru;
 	c->capacity = capacity > 0 ? capacity : 1;
 	c->ops = ops;
@@ -209,16 +205,12 @@ void cache_set_capacity(struct cache *c, size_t capacity)
 /* wait_until - wait for an answer to be published; false at the deadline */
 static bool wait_until(struct cache *c, uint64_t deadline_ms)
 {
-	uint64_t now = c->now(), until;
-	struct timespec ts;
+	uint64_t now = c->now();
 
 	if (deadline_ms <= now)
 		return false;
 	/* the condition variable runs on the monotonic clock, c->now may not */
-	until = clock_ms() + (deadline_ms - now);
-	ts.tv_sec = (time_t)(until / 1000);
-	ts.tv_nsec = (long)(until % 1000) * 1000000L;
-	return pthread_cond_timedwait(&c->answered, &c->lock, &ts) != ETIMEDOUT;
+	return clock_cond_wait(&c->answered, &c->lock, clock_ms() + (deadline_ms - now));
 }
 
 /* cache_get - a cached answer, the lead on finding one, or a timeout */

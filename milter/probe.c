@@ -101,7 +101,7 @@ struct prober *prober_new(struct store *store, unsigned concurrency)
 		return NULL;
 	p->results = store;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->freed, NULL);
+	clock_cond_init(&p->freed);
 	p->limit = concurrency > 0 ? concurrency : 1;
 	return p;
 }
@@ -131,16 +131,8 @@ static bool slot_take(struct prober *p, bool wait, uint64_t deadline_ms)
 	bool ok;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->in_flight >= p->limit && wait && clock_ms() < deadline_ms) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 10 * 1000000L;	/* re-check the deadline often */
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->freed, &p->lock, &ts);
-	}
+	while (p->in_flight >= p->limit && wait && clock_ms() < deadline_ms)
+		clock_cond_wait(&p->freed, &p->lock, deadline_ms);
 	if ((ok = p->in_flight < p->limit))
 		p->in_flight++;
 	pthread_mutex_unlock(&p->lock);

@@ -472,7 +472,6 @@ static void *run(void *arg)
 	pthread_mutex_lock(&r->lock);
 	while (!r->stopping) {
 		uint64_t now = clock_ms(), until;
-		struct timespec ts;
 
 		if (!atomic_load(&r->up) && now >= r->retry_at) {
 			pthread_mutex_unlock(&r->lock);
@@ -490,14 +489,7 @@ static void *run(void *arg)
 			continue;
 		}
 		until = atomic_load(&r->up) || r->retry_at > next_push ? next_push : r->retry_at;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)((until - now) / 1000);
-		ts.tv_nsec += (long)((until - now) % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&r->wake, &r->lock, &ts);
+		clock_cond_wait(&r->wake, &r->lock, until);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -512,7 +504,7 @@ static struct redis *redis_open(const struct config *cfg, const char *password)
 	if (r == NULL)
 		return NULL;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->wake, NULL);
+	clock_cond_init(&r->wake);
 	atomic_init(&r->up, false);
 	atomic_init(&r->timeout_ms, cfg->redis_timeout_ms);
 	r->database = cfg->redis_database;
