@@ -301,19 +301,29 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 		states[better++] = hs == HOST_OK ? PROBE_DOWN
 			: hs == HOST_ERROR ? PROBE_UNKNOWN : PROBE_NONE;
 	}
-	/* an address already known up, wherever it stands, settles it: then
-	 * nothing is probed and the pool is not asked */
+	/* what the local copy knows settles it without a probe or a question
+	 * to the pool: an address up, wherever it stands, or every address
+	 * down (the states say so already) */
+	bool all_known = true;
 	for (size_t i = 0; i < better; i++)
-		for (size_t j = 0; j < m->v[i].naddrs && budget > 0; j++, budget--) {
+		for (size_t j = 0; j < m->v[i].naddrs; j++, budget--) {
 			char key[sizeof(at[0].key)];
 			bool is_up;
 
+			if (budget == 0) {
+				all_known = false;	/* a hostile set: the loop below says which */
+				break;
+			}
 			probe_key(key, sizeof(key), &m->v[i].addrs[j], cfg->probe_port);
-			if (store_probe_known(p->results, key, &is_up) && is_up) {
+			if (!store_probe_known(p->results, key, &is_up)) {
+				all_known = false;
+			} else if (is_up) {
 				states[i] = PROBE_UP;
 				return;
 			}
 		}
+	if (all_known)
+		return;
 	budget = PROBE_MAX_ADDRS;
 	/* cached answers first; lead the probes nobody else is making */
 	for (size_t i = 0; i < better && up < 0; i++) {

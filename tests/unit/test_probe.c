@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,9 +125,41 @@ static void test_known_up_settles(void **state)
 	free(m);
 }
 
+/* Every better MX known down: a legitimate backup delivery, decided from
+ * the local copy alone (no probe, nothing left half-asked). */
+static void test_known_down_settles(void **state)
+{
+	static const unsigned prefs[] = { 5, 10, 20 };
+	static const char *const addrs[] = { "192.0.2.1", "192.0.2.2", "192.0.2.3" };
+	struct config cfg = { .probe_port = 25, .probe_timeout_ms = 1000, .probe_banner = true,
+			      .probe_ttl_up = 300, .probe_ttl_down = 60 };
+	struct store *store = store_new_memory(100, 100, NULL);
+	struct prober *p = prober_new(store, 4);
+	struct mxset *m = mxset_of(3, prefs, addrs);
+	struct mx_rank rank = { .has_self = true, .rank = 20, .lowest = 5, .self = { [2] = true } };
+	enum probe_state states[MX_MAX_ENTRIES] = { PROBE_NONE };
+	uint64_t probes = stats_get(STAT_PROBES);
+	bool up;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "%s 25", addrs[i]);
+		assert_int_equal(store_probe_get(store, key, 0, &up), CACHE_LEAD);
+		store_probe_put(store, key, false, 60);
+	}
+	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
+	assert_int_equal(states[0], PROBE_DOWN);
+	assert_int_equal(states[1], PROBE_DOWN);
+	assert_int_equal(stats_get(STAT_PROBES), probes);
+	prober_free(p);
+	store_free(store);
+	free(m);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 2];
+	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 3];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -134,5 +167,6 @@ int main(void)
 						  (void *)&cases[i] };
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bytewise);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_known_up_settles);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_known_down_settles);
 	return _cmocka_run_group_tests("probe", tests, n, NULL, NULL);
 }
