@@ -41,6 +41,8 @@ enum cache_status cache_get(struct cache *c, const char *key, uint64_t deadline_
 void cache_put(struct cache *c, const char *key, void *value, uint64_t ttl_ms);
 bool cache_peek(struct cache *c, const char *key, void **value);
 bool cache_update(struct cache *c, const char *key, void *value, uint64_t ttl_ms);
+void cache_set(struct cache *c, const char *key, void *value, uint64_t ttl_ms);
+void cache_forget(struct cache *c, const char *key);
 void cache_abandon(struct cache *c, const char *key);
 void cache_release(struct cache *c, void *value);
 void cache_stats(struct cache *c, struct cache_stats *out);

@@ -7,6 +7,6 @@
 #include "config.h"
 
 int check_domain(const struct config *cfg, const char *domain, const char *local_addr,
-		 const char *client_addr);
+		 const char *client_addr, const char *password);
 
 #endif

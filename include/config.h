@@ -67,6 +67,11 @@ struct config {
 	unsigned probe_concurrency;
 	unsigned decision_timeout_ms;
 
+	/* evidence before accusing */
+	unsigned witness_window;
+	unsigned recent_down_window;
+	unsigned probe_confirm;
+
 	/* statistics */
 	unsigned stats_interval;
 	char *stats_file;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "domainmap.h"
+#include "evidence.h"
 #include "mxset.h"
 #include "verdict.h"
 
@@ -41,9 +42,17 @@ struct decision {
 	bool cached;			/* the MX set came from the cache */
 	struct mx_rank rank;
 	enum probe_state probes[MX_MAX_ENTRIES];
+	struct evidence evidence;	/* asked for a bypass candidate only */
 };
 
-bool services_init(struct services *s, const struct config *cfg, bool shared,
+/* Which store the services use. */
+enum services_mode {
+	SERVICES_MEMORY,		/* memory only, whatever the configuration says */
+	SERVICES_CHECK,			/* the configured store; counters stay here (-t) */
+	SERVICES_DAEMON,		/* the configured store, counters shared */
+};
+
+bool services_init(struct services *s, const struct config *cfg, enum services_mode mode,
 		   const char *password);
 void services_configure(struct services *s, const struct config *cfg);
 void services_free(struct services *s);

@@ -24,6 +24,7 @@ enum greeting {
 #define PROBE_MAX_ADDRS 32	/* addresses probed for one recipient, at most */
 
 enum greeting probe_parse_greeting(const char *buf, size_t len);
+void probe_key(char *key, size_t len, const struct netaddr *a, unsigned port);
 
 struct prober *prober_new(struct store *store, unsigned concurrency);
 void prober_free(struct prober *p);

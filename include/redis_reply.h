@@ -20,6 +20,7 @@ bool reply_retry_first(const redisReply *set, const redisReply *get, uint64_t pr
 		       uint64_t *first, bool *ours);
 bool reply_probe(const redisReply *get, const redisReply *pttl, bool *found, bool *up,
 		 uint64_t *ttl_ms);
+bool reply_time(const redisReply *get, bool *found, uint64_t *ms);
 bool reply_counters(const redisReply *hash, const char *const *names, size_t n, uint64_t *c);
 bool reply_top(const redisReply *zrange, struct topk_slot *out, size_t max, size_t *n);
 

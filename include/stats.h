@@ -27,6 +27,10 @@ enum counter {
 	STAT_PROBE_SHARED,		/* probe results taken from the shared store */
 	STAT_STORE_DOWN,		/* the shared store went away */
 	STAT_STORE_LOCAL,		/* answered in memory while it was away */
+	STAT_TRIED_BETTER,		/* bypass candidates excused: tried a better MX */
+	STAT_RECENTLY_DOWN,		/* ... excused: a better MX was down lately */
+	STAT_PROBE_CONFIRMS,		/* probes repeated before a bypass (ProbeConfirm) */
+	STAT_WITNESSES,			/* connections recorded as witnesses */
 	STAT_COUNT
 };
 

@@ -1,6 +1,7 @@
 /*
  * store.h - the state a pool of milters can share: retry memory, probe
- * results and counters. In memory always; Redis in front when configured.
+ * results, the evidence for a verdict (witnesses, outage history) and
+ * counters. In memory always; Redis in front when configured.
  */
 #ifndef MXB_STORE_H
 #define MXB_STORE_H
@@ -25,7 +26,7 @@ struct store_status {
 #define STORE_KEY_MAX 600	/* longest key, prefix included */
 #define STORE_RETRY_CAPACITY 100000	/* (client network, domain) pairs remembered */
 
-struct store *store_new(const struct config *cfg, const char *password);
+struct store *store_new(const struct config *cfg, const char *password, bool counters);
 struct store *store_new_memory(size_t retry_capacity, size_t probe_capacity,
 			       uint64_t (*now_ms)(void));
 void store_free(struct store *s);
@@ -37,10 +38,28 @@ uint64_t store_retry_first(struct store *s, const char *network, const char *dom
 uint64_t store_now(const struct store *s);
 
 enum cache_status store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
-				  bool *up);
-bool store_probe_known(struct store *s, const char *key, bool *up);
-void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s);
+				  uint64_t not_before, bool *up);
+bool store_probe_known(struct store *s, const char *key, uint64_t not_before, bool *up);
+void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,
+		     unsigned history_s);
 void store_probe_abandon(struct store *s, const char *key);
+
+/* What the store knows in favour of a bypass candidate (store time, ms;
+ * 0: nothing within the window). */
+struct store_evidence {
+	uint64_t witness_ms;		/* its network connected to a better MX */
+	size_t witness_addr;		/* ... to this one of the addresses asked */
+	uint64_t down_ms;		/* an address that answers now was down */
+	size_t down_key;		/* ... this one of the probe keys asked */
+};
+
+#define STORE_WITNESS_MAX 8	/* addresses recorded for one connection */
+
+void store_witness_put(struct store *s, const char *network, const char *const *addrs,
+		       size_t n, unsigned window_s);
+void store_evidence(struct store *s, const char *network, const char *const *addrs,
+		    size_t naddrs, const char *const *probe_keys, size_t nkeys,
+		    unsigned witness_s, unsigned down_s, struct store_evidence *out);
 
 char *store_read_password(const char *path, char *err, size_t errlen);
 int store_pool_report(const struct config *cfg, const char *password, FILE *out);

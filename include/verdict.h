@@ -38,6 +38,10 @@ struct verdict_facts {
 	const struct mxset *mx;		/* NULL: not looked up */
 	const struct mx_rank *rank;
 	const enum probe_state *probes;	/* one per entry of mx; better ones are read */
+	/* evidence that a sender had a reason to come here (asked only for a
+	 * bypass candidate) */
+	bool tried_better;		/* its network connected to a better MX lately */
+	bool better_recently_down;	/* the better MX that answers now was down lately */
 };
 
 struct verdict_result {

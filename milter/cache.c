@@ -328,6 +328,51 @@ bool cache_update(struct cache *c, const char *key, void *value, uint64_t ttl_ms
 	return done;
 }
 
+/* cache_set - an answer that nobody led (a record, not a lookup): added,
+ * or replacing the one there; a key being looked up is left to its leader */
+void cache_set(struct cache *c, const char *key, void *value, uint64_t ttl_ms)
+{
+	size_t len = strlen(key);
+	struct entry *e, **link;
+	void *old = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if ((e = find(c, key, &link)) == NULL && (e = calloc(1, sizeof(*e) + len + 1)) != NULL) {
+		memcpy(e->key, key, len + 1);
+		*link = e;
+		lru_push_front(c, e);
+		c->answered_count++;
+		if (++c->entries > 2 * c->nbuckets)
+			grow(c);
+	} else if (e != NULL && !e->pending) {
+		old = e->value;
+		lru_unlink(e);
+		lru_push_front(c, e);
+	} else {
+		e = NULL;
+	}
+	if (e != NULL) {
+		e->value = value;
+		value_hold(c, value);
+		e->expires = c->now() + ttl_ms;
+		trim(c);
+	}
+	pthread_mutex_unlock(&c->lock);
+	value_release(c, old);
+}
+
+/* cache_forget - drop a key's answer so that the next cache_get leads; a
+ * key being looked up is left alone (its answer is on the way) */
+void cache_forget(struct cache *c, const char *key)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	if ((e = find(c, key, NULL)) != NULL && !e->pending)
+		drop(c, e);
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* cache_abandon - the leader has no answer; a waiter takes over */
 void cache_abandon(struct cache *c, const char *key)
 {

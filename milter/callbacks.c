@@ -43,6 +43,7 @@
 #include "clock.h"
 #include "config.h"
 #include "decide.h"
+#include "evidence.h"
 #include "log.h"
 #include "netaddr.h"
 #include "retry.h"
@@ -204,6 +205,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (!netaddr_from_sockaddr(hostaddr, &c->client))
 		netaddr_parse(smfi_getsymval(ctx, "{client_addr}"), &c->client);
 	local_address(ctx, &c->local);
+	/* a witness for the pool: a backup may ask whether this network
+	 * tried us first (no reply is owed here, so the MTA does not wait) */
+	evidence_record(services->store, c->cfg, &c->client, &c->local);
 	if (log_enabled(LOG_DEBUG))
 		log_debug("%s: connect from %s [%s] to %s", c->tag, hostname ? hostname : "-",
 			  netaddr_format(&c->client, client, sizeof(client)),

@@ -10,6 +10,9 @@
  *	self or not, probe result), the rank, and last the verdict. LOCAL is
  *	the address the client would have connected to (without it every
  *	address of this host's interfaces counts as self); CLIENT the client.
+ *	On a backup it also says what the evidence for a delivery from
+ *	CLIENT is: the witnesses of its network and the outage history of
+ *	the better MX, from the configured store (the pool's, with Redis).
  *
  *	Exit status: 0 when it could decide, 1 on verdict error, 2 when the
  *	check itself could not run.
@@ -17,15 +20,20 @@
 
 #include "autoconfig.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
 #include "clock.h"
+#include "config.h"
 #include "decide.h"
+#include "evidence.h"
 #include "log.h"
 #include "mxset.h"
 #include "netaddr.h"
+#include "retry.h"
+#include "store.h"
 
 static const char *const probe_words[] = {
 	[PROBE_NONE] = "none", [PROBE_DOWN] = "down", [PROBE_UP] = "up",
@@ -64,9 +72,53 @@ static void print_rank(const struct decision *d, const char *domain)
 		       d->rank.rank <= d->rank.lowest ? "primary" : "backup");
 }
 
+/* ago - "N s ago" of a store time */
+static uint64_t ago_s(struct services *s, uint64_t at_ms)
+{
+	uint64_t now = store_now(s->store);
+
+	return now > at_ms ? (now - at_ms) / 1000 : 0;
+}
+
+/* print_evidence - what the witnesses and the outage history say for a
+ * backup delivery from this client (asked for the display when the
+ * verdict did not need it) */
+static void print_evidence(const struct config *cfg, struct services *s,
+			   const struct decision_input *in, struct decision *d)
+{
+	char net[NETADDR_STRLEN + 8];
+
+	if (d->mx == NULL || d->mx->status != MX_FOUND || !d->rank.has_self
+	    || d->rank.rank <= d->rank.lowest || d->result.verdict == VERDICT_EXEMPT)
+		return;
+	if (!d->evidence.asked)
+		evidence_gather(s->store, cfg, d->mx, &d->rank, d->probes, &in->client,
+				&d->evidence);
+	retry_network(&in->client, cfg->retry_prefix4, cfg->retry_prefix6, net, sizeof(net));
+	if (cfg->witness_window == 0)
+		printf("witness: off (WitnessWindow 0)\n");
+	else if (in->client.family == 0)
+		printf("witness: not asked (no client: -C CLIENT-ADDR)\n");
+	else if (d->evidence.witness_ms != 0)
+		printf("witness: %s reached %s %" PRIu64 " s ago (WitnessWindow %u)\n", net,
+		       d->evidence.witness_addr, ago_s(s, d->evidence.witness_ms),
+		       cfg->witness_window);
+	else
+		printf("witness: none (%s reached no better MX within WitnessWindow %u)\n", net,
+		       cfg->witness_window);
+	if (cfg->recent_down_window == 0)
+		printf("recent-down: off (RecentDownWindow 0)\n");
+	else if (d->evidence.down_ms != 0)
+		printf("recent-down: %s was down %" PRIu64 " s ago (RecentDownWindow %u)\n",
+		       d->evidence.down_addr, ago_s(s, d->evidence.down_ms), cfg->recent_down_window);
+	else
+		printf("recent-down: none (no better MX answering now was down within "
+		       "RecentDownWindow %u)\n", cfg->recent_down_window);
+}
+
 /* check_domain - the -t command */
 int check_domain(const struct config *cfg, const char *domain, const char *local_addr,
-		 const char *client_addr)
+		 const char *client_addr, const char *password)
 {
 	char name[DOMAIN_MAXLEN + 1];
 	struct cidr_list interfaces = { 0 };
@@ -95,7 +147,7 @@ int check_domain(const struct config *cfg, const char *domain, const char *local
 		netaddr_parse(client_addr, &in.client);
 		printf("client: %s\n", client_addr);
 	}
-	if (!services_init(&services, cfg, false, NULL)) {
+	if (!services_init(&services, cfg, SERVICES_CHECK, password)) {
 		fprintf(stderr, "mxbypass-milter: -t: out of memory\n");
 		cidr_list_free(&interfaces);
 		return 2;
@@ -121,6 +173,7 @@ int check_domain(const struct config *cfg, const char *domain, const char *local
 	if (d.result.reachable >= 0)
 		printf("reachable: pref=%u host=%s\n", d.mx->v[d.result.reachable].pref,
 		       d.mx->v[d.result.reachable].host);
+	print_evidence(cfg, &services, &in, &d);
 	printf("reason: %s\n", d.result.reason);
 	printf("verdict: %s\n", verdict_name(d.result.verdict));
 

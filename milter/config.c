@@ -188,6 +188,14 @@ static const struct config_key config_keys[] = {
 	{ "DecisionTimeout", KT_MS, "10000", 100, 600000, OFF(decision_timeout_ms), NULL, 0,
 	  "milliseconds for one recipient's decision, then verdict error (accept)", NULL },
 
+	SECTION("Evidence before accusing"),
+	{ "WitnessWindow", KT_SECONDS, "600", 0, DAY, OFF(witness_window), NULL, 0,
+	  "seconds a client network's connection to a milter of the pool counts as having tried that MX; 0: off", NULL },
+	{ "RecentDownWindow", KT_SECONDS, "1800", 0, 7 * DAY, OFF(recent_down_window), NULL, 0,
+	  "seconds a better MX probed down still excuses a sender coming to the backup; 0: off", NULL },
+	{ "ProbeConfirm", KT_SECONDS, "30", 0, DAY, OFF(probe_confirm), NULL, 0,
+	  "seconds a reachable result may be old before a bypass rests on it, else probe again; 0: off", NULL },
+
 	SECTION("Statistics"),
 	{ "StatsInterval", KT_SECONDS, "300", 0, DAY, OFF(stats_interval), NULL, 0,
 	  "seconds between statistics lines (SIGUSR1: one now); 0: only on SIGUSR1", NULL },

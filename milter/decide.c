@@ -7,7 +7,8 @@
  *	decide() does the I/O that verdict_decide() needs, in the order that
  *	spends the least: exemptions that need no DNS first (Domains, trusted
  *	networks, authentication), then the MX set (cache, else DNS), the
- *	rank, and only for a backup the probes of the better MX hosts. The
+ *	rank, only for a backup the probes of the better MX hosts, and only
+ *	for a bypass candidate the evidence that it tried them (evidence.c). The
  *	mail path (callbacks.c) and check mode (check.c) both come here, so
  *	they cannot disagree.
  *
@@ -22,19 +23,19 @@
 #include "cache.h"
 #include "config.h"
 #include "decide.h"
+#include "evidence.h"
 #include "log.h"
 #include "probe.h"
 #include "stats.h"
 #include "store.h"
 
-/* services_init - the caches, the store and the prober; shared: the store
- * the configuration names (else memory only, as check mode wants) */
-bool services_init(struct services *s, const struct config *cfg, bool shared,
+/* services_init - the caches, the store and the prober */
+bool services_init(struct services *s, const struct config *cfg, enum services_mode mode,
 		   const char *password)
 {
 	memset(s, 0, sizeof(*s));
 	s->mxsets = mxset_cache_new(cfg->cache_size);
-	s->store = shared ? store_new(cfg, password)
+	s->store = mode != SERVICES_MEMORY ? store_new(cfg, password, mode == SERVICES_DAEMON)
 		: store_new_memory(STORE_RETRY_CAPACITY, cfg->cache_size, NULL);
 	if (s->store != NULL)
 		s->prober = prober_new(s->store, cfg->probe_concurrency);
@@ -123,6 +124,17 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 			probe_better(s->prober, cfg, out->mx, &out->rank, in->deadline_ms, out->probes);
 	}
 	verdict_decide(&f, &out->result);
+	if (out->result.verdict != VERDICT_BYPASS)
+		return;
+	/* before accusing: did the sender have a reason to come here */
+	evidence_gather(s->store, cfg, out->mx, &out->rank, out->probes, &in->client,
+			&out->evidence);
+	f.tried_better = out->evidence.witness_ms != 0;
+	f.better_recently_down = out->evidence.down_ms != 0;
+	if (f.tried_better || f.better_recently_down) {
+		verdict_decide(&f, &out->result);
+		stats_add(f.tried_better ? STAT_TRIED_BETTER : STAT_RECENTLY_DOWN);
+	}
 }
 
 /* decision_clear - release what a decision holds */

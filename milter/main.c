@@ -513,7 +513,12 @@ int main(int argc, char **argv)
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
 		log_fatal("c-ares: library initialisation failed");
 	if (opts.check_domain) {
-		status = check_domain(cfg, opts.check_domain, opts.local_addr, opts.client_addr);
+		/* the pool's view of the evidence needs the shared store */
+		status = 2;
+		if ((password = redis_password(cfg, &ok)), ok)
+			status = check_domain(cfg, opts.check_domain, opts.local_addr,
+					      opts.client_addr, password);
+		password_free(password);
 		config_free(cfg);
 		ares_library_cleanup();
 		return status;
@@ -532,7 +537,7 @@ int main(int argc, char **argv)
 	/* read at start-up only: a reload does not move them */
 	pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
 	socket = strdup(cfg->socket);
-	if (!services_init(&services, cfg, true, password))
+	if (!services_init(&services, cfg, SERVICES_DAEMON, password))
 		log_fatal("milter: out of memory for the caches");
 	password_free(password);
 	callbacks_init(&services);

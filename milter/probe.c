@@ -16,9 +16,12 @@
  *	shorter, and then the answer is "unknown", not "down".
  *
  *	Results are kept per address and port by the store (store.c:
- *	ProbeTTLUp, ProbeTTLDown), shared by all threads and, with Redis, by
- *	the pool; a thread that finds another probing the same address waits
- *	for that result instead of probing again. At most ProbeConcurrency probes are in flight in the process.
+ *	ProbeTTLUp, ProbeTTLDown); an "up" older than ProbeConfirm is probed
+ *	again before anyone is accused on it, and a "down" is also kept as
+ *	outage history (RecentDownWindow). They are shared by all threads
+ *	and, with Redis, by the pool; a thread that finds another probing
+ *	the same address waits for that result instead of probing again. At
+ *	most ProbeConcurrency probes are in flight in the process.
  *	Probes go only to the MX hosts of a domain that lists this host as a
  *	backup: probe_better is called for nothing else.
  */
@@ -180,7 +183,8 @@ static void attempt_end(struct prober *p, const struct config *cfg, struct attem
 	a->up = up;
 	slot_give(p);
 	stats_add(up ? STAT_PROBE_UP : STAT_PROBE_DOWN);
-	store_probe_put(p->results, a->key, up, up ? cfg->probe_ttl_up : cfg->probe_ttl_down);
+	store_probe_put(p->results, a->key, up, up ? cfg->probe_ttl_up : cfg->probe_ttl_down,
+			cfg->recent_down_window);
 }
 
 /* attempt_drop - give up a probe without a result */
@@ -277,8 +281,8 @@ static int run(struct prober *p, const struct config *cfg, struct attempt *at, s
 	return up;
 }
 
-/* probe_key - the cache key of an address and port */
-static void probe_key(char *key, size_t len, const struct netaddr *a, unsigned port)
+/* probe_key - the store's key of an address and port */
+void probe_key(char *key, size_t len, const struct netaddr *a, unsigned port)
 {
 	char text[NETADDR_STRLEN];
 
@@ -295,6 +299,9 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 	bool unknown[MX_MAX_ENTRIES] = { false };
 	size_t better = 0, n = 0, nw = 0, budget = PROBE_MAX_ADDRS;
 	int up = -1;
+	/* a bypass must rest on a result no older than ProbeConfirm */
+	uint64_t now = store_now(p->results), confirm_ms = (uint64_t)cfg->probe_confirm * 1000;
+	uint64_t fresh = confirm_ms > 0 && now > confirm_ms ? now - confirm_ms : 0;
 
 	while (better < m->n && m->v[better].pref < rank->rank) {
 		enum mx_host_status hs = m->v[better].status;
@@ -315,7 +322,7 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 				break;
 			}
 			probe_key(key, sizeof(key), &m->v[i].addrs[j], cfg->probe_port);
-			if (!store_probe_known(p->results, key, &is_up)) {
+			if (!store_probe_known(p->results, key, fresh, &is_up)) {
 				all_known = false;
 			} else if (is_up) {
 				states[i] = PROBE_UP;
@@ -338,7 +345,10 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 			}
 			budget--;
 			probe_key(key, sizeof(key), &e->addrs[j], cfg->probe_port);
-			switch (store_probe_get(p->results, key, 0, &is_up)) {
+			if (fresh > 0 && store_probe_known(p->results, key, 0, &is_up) && is_up
+			    && !store_probe_known(p->results, key, fresh, &is_up))
+				stats_add(STAT_PROBE_CONFIRMS);	/* up, but too long ago */
+			switch (store_probe_get(p->results, key, 0, fresh, &is_up)) {
 			case CACHE_HIT:
 				if (is_up)
 					up = (int)i;
@@ -381,7 +391,7 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 	/* addresses another thread was probing: wait for its results */
 	for (size_t w = 0; w < nw && up < 0; w++) {
 		bool is_up;
-		switch (store_probe_get(p->results, waits[w].key, deadline_ms, &is_up)) {
+		switch (store_probe_get(p->results, waits[w].key, deadline_ms, fresh, &is_up)) {
 		case CACHE_HIT:
 			if (is_up)
 				up = (int)waits[w].entry;

@@ -22,8 +22,10 @@
  *	but was carried out later is simply written again. -S adds up every
  *	milter's minutes.
  *
- *	Keys: RedisPrefix, then "retry:NETWORK:DOMAIN", "probe:ADDRESS PORT"
- *	(escaped by store_key), and per milter (ID: host/pid/start) and
+ *	Keys: RedisPrefix, then "retry:NETWORK:DOMAIN", "probe:ADDRESS PORT",
+ *	"down:ADDRESS PORT" (when it was last probed down), "witness:NETWORK:
+ *	ADDRESS" (when a client of that network connected to that address of
+ *	a milter of the pool), all escaped by store_key, and per milter (ID: host/pid/start) and
  *	minute "stats:MINUTE:ID", "stats:clients:MINUTE:ID",
  *	"stats:domains:MINUTE:ID", and "milters", the set of milters by the
  *	time they last reported.
@@ -82,6 +84,7 @@ struct redis {
 	unsigned backoff_ms;
 	uint64_t retry_at, down_since, up_since;
 	pthread_t thread;
+	bool running;			/* the thread was started */
 	bool push;			/* share the counters (the daemon, not -t) */
 	/* the thread's: what the pool has of this milter's counts */
 	uint64_t minute;		/* the minute being written */
@@ -341,19 +344,75 @@ bool redis_probe_get(struct redis *r, const char *key, bool *found, bool *up, ui
 	return finish(r, c, ok, 2, rep, "probe");
 }
 
-/* redis_probe_put - a result for the pool, kept as long as ours */
-bool redis_probe_put(struct redis *r, const char *key, bool up, uint64_t ttl_ms)
+/* redis_probe_put - a result for the pool, kept as long as ours; a down
+ * result with a history key also marks when the address was last down */
+bool redis_probe_put(struct redis *r, const char *key, bool up, uint64_t ttl_ms,
+		     const char *down_key, uint64_t now_ms, uint64_t history_ms)
 {
 	redisContext *c = take(r);
-	redisReply *rep[1];
+	redisReply *rep[2];
+	size_t n = 1;
+	bool ok;
 
 	if (c == NULL)
 		return false;
 	redisAppendCommand(c, "SET %s%s %s PX %" PRIu64, r->prefix, key, up ? "up" : "down",
 			   ttl_ms > 0 ? ttl_ms : 1);
-	if (!replies(c, 1, rep))
+	if (down_key != NULL && history_ms > 0) {
+		redisAppendCommand(c, "SET %s%s %" PRIu64 " PX %" PRIu64, r->prefix, down_key,
+				   now_ms, history_ms);
+		n++;
+	}
+	if (!replies(c, n, rep))
 		return finish(r, c, false, 0, rep, "probe");
-	return finish(r, c, reply_status(rep[0], "OK"), 1, rep, "probe");
+	ok = reply_status(rep[0], "OK") && (n == 1 || reply_status(rep[1], "OK"));
+	return finish(r, c, ok, n, rep, "probe");
+}
+
+/* redis_times_put - time records (witnesses), kept expire_s, in one round trip */
+bool redis_times_put(struct redis *r, const char *const *keys, size_t n, uint64_t now_ms,
+		     unsigned expire_s)
+{
+	redisContext *c;
+	redisReply *rep[REDIS_TIMES_MAX];
+	bool ok = true;
+
+	if (n == 0)
+		return true;
+	if (n > REDIS_TIMES_MAX || (c = take(r)) == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		redisAppendCommand(c, "SET %s%s %" PRIu64 " EX %u", r->prefix, keys[i], now_ms,
+				   expire_s > 0 ? expire_s : 1);
+	if (!replies(c, n, rep))
+		return finish(r, c, false, 0, rep, "witness");
+	for (size_t i = 0; i < n; i++)
+		ok = ok && reply_status(rep[i], "OK");
+	return finish(r, c, ok, n, rep, "witness");
+}
+
+/* redis_times_get - time records, 0 where there is none, in one round trip */
+bool redis_times_get(struct redis *r, const char *const *keys, size_t n, uint64_t *ms)
+{
+	redisContext *c;
+	redisReply *rep[REDIS_TIMES_MAX];
+	bool ok = true;
+
+	if (n == 0)
+		return true;
+	if (n > REDIS_TIMES_MAX || (c = take(r)) == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		redisAppendCommand(c, "GET %s%s", r->prefix, keys[i]);
+	if (!replies(c, n, rep))
+		return finish(r, c, false, 0, rep, "evidence");
+	for (size_t i = 0; i < n && ok; i++) {
+		bool found;
+		ok = reply_time(rep[i], &found, &ms[i]);
+		if (ok && !found)
+			ms[i] = 0;
+	}
+	return finish(r, c, ok, n, rep, "evidence");
 }
 
 /* append_top - the heaviest clients or domains of this milter in the
@@ -525,8 +584,9 @@ static struct redis *redis_open(const struct config *cfg, const char *password)
 	return r;
 }
 
-/* redis_new - connect (Redis away is no error) and start the thread */
-struct redis *redis_new(const struct config *cfg, const char *password)
+/* redis_new - connect (Redis away is no error) and start the thread;
+ * counters: push this milter's counts to the pool */
+struct redis *redis_new(const struct config *cfg, const char *password, bool counters)
 {
 	struct redis *r = redis_open(cfg, password);
 	char why[WHY_MAX];
@@ -534,7 +594,7 @@ struct redis *redis_new(const struct config *cfg, const char *password)
 
 	if (r == NULL)
 		return NULL;
-	r->push = true;
+	r->push = counters;
 	r->minute = (uint64_t)time(NULL) / 60;
 	for (int i = 0; i < STAT_COUNT; i++)
 		r->base[i] = r->written[i] = stats_get(i);
@@ -554,10 +614,10 @@ struct redis *redis_new(const struct config *cfg, const char *password)
 	}
 	if (pthread_create(&r->thread, NULL, run, r) != 0) {
 		log_error("store: cannot start the Redis thread");
-		r->push = false;
 		redis_free(r);
 		return NULL;
 	}
+	r->running = true;
 	return r;
 }
 
@@ -566,13 +626,13 @@ void redis_free(struct redis *r)
 {
 	if (r == NULL)
 		return;
-	if (r->push) {
+	if (r->running) {
 		pthread_mutex_lock(&r->lock);
 		r->stopping = true;
 		pthread_cond_signal(&r->wake);
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->thread, NULL);
-		if (atomic_load(&r->up))
+		if (r->push && atomic_load(&r->up))
 			push(r);
 	}
 	while (r->nidle > 0)

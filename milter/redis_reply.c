@@ -94,6 +94,17 @@ bool reply_probe(const redisReply *get, const redisReply *pttl, bool *found, boo
 	return true;
 }
 
+/* reply_time - GET of a time record (a witness, the last time an address
+ * was down): nil when there is none, else milliseconds since the epoch */
+bool reply_time(const redisReply *get, bool *found, uint64_t *ms)
+{
+	if (get == NULL)
+		return false;
+	if ((*found = get->type != REDIS_REPLY_NIL))
+		return string_number(get, ms);
+	return true;
+}
+
 /* reply_counters - HGETALL of a counter hash: fields named in names[]
  * are added to c[]; unknown fields (a newer milter in the pool) are
  * skipped, a malformed pair spoils the whole reply */

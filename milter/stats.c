@@ -92,6 +92,15 @@ static const char *const counter_names[STAT_COUNT] = {
 	[STAT_PROBE_SHARED] = "probe-shared",
 	[STAT_STORE_DOWN] = "store-down",
 	[STAT_STORE_LOCAL] = "store-local",
+	[STAT_TRIED_BETTER] = "tried-better-mx",
+	[STAT_RECENTLY_DOWN] = "recently-down",
+	[STAT_PROBE_CONFIRMS] = "probe-confirms",
+	[STAT_WITNESSES] = "witnesses",
+};
+
+/* The evidence that excused bypass candidates, after the caches' words. */
+static const enum counter evidence_order[] = {
+	STAT_TRIED_BETTER, STAT_RECENTLY_DOWN, STAT_PROBE_CONFIRMS, STAT_WITNESSES,
 };
 
 /* stats_counter_name - the word of a counter */
@@ -204,6 +213,15 @@ static size_t append_top(char *buf, size_t len, size_t n, const char *name,
 	return n;
 }
 
+/* append_evidence - " tried-better-mx=N recently-down=N ..." */
+static size_t append_evidence(char *buf, size_t len, size_t n, const struct stats_span *s)
+{
+	for (size_t i = 0; i < sizeof(evidence_order) / sizeof(evidence_order[0]); i++)
+		n = append(buf, len, n, " %s=%" PRIu64, counter_names[evidence_order[i]],
+			   s->c[evidence_order[i]]);
+	return n;
+}
+
 /* stats_format - "stats: HEAD rcpts=... top-domains=... dns-joins=..." */
 size_t stats_format(char *buf, size_t len, const char *head, const struct stats_span *s)
 {
@@ -216,9 +234,11 @@ size_t stats_format(char *buf, size_t len, const char *head, const struct stats_
 	n = append_top(buf, len, n, "top-clients", s->clients, s->nclients);
 	n = append_top(buf, len, n, "top-domains", s->domains, s->ndomains);
 	if (s->pool)	/* the pool has no caches; the store's own counts */
-		return append(buf, len, n, " logged=%" PRIu64 " probe-shared=%" PRIu64
-			      " store-down=%" PRIu64 " store-local=%" PRIu64, s->c[STAT_LOGGED],
-			      s->c[STAT_PROBE_SHARED], s->c[STAT_STORE_DOWN], s->c[STAT_STORE_LOCAL]);
+		return append_evidence(buf, len,
+			append(buf, len, n, " logged=%" PRIu64 " probe-shared=%" PRIu64
+			       " store-down=%" PRIu64 " store-local=%" PRIu64, s->c[STAT_LOGGED],
+			       s->c[STAT_PROBE_SHARED], s->c[STAT_STORE_DOWN],
+			       s->c[STAT_STORE_LOCAL]), s);
 	/* beyond the documented line: Action log, and the caches at work */
 	n = append(buf, len, n, " logged=%" PRIu64 " dns-joins=%" PRIu64 " dns-evictions=%" PRIu64
 		      " dns-cached=%" PRIu64 " probe-joins=%" PRIu64 " probe-evictions=%" PRIu64
@@ -229,7 +249,7 @@ size_t stats_format(char *buf, size_t len, const char *head, const struct stats_
 		n = append(buf, len, n, " store=%s store-down=%" PRIu64 " store-local=%" PRIu64
 			   " probe-shared=%" PRIu64, k->store == STORE_UP ? "up" : "down",
 			   s->c[STAT_STORE_DOWN], s->c[STAT_STORE_LOCAL], s->c[STAT_PROBE_SHARED]);
-	return n;
+	return append_evidence(buf, len, n, s);
 }
 
 /* label_value - a Prometheus label value: backslash, quote and newline
@@ -284,6 +304,18 @@ int stats_write_prometheus(FILE *f, const struct stats_span *t, uint64_t start_t
 	fprintf(f, "mxbypass_probe_results_total{result=\"up\"} %" PRIu64 "\n", t->c[STAT_PROBE_UP]);
 	fprintf(f, "mxbypass_probe_results_total{result=\"down\"} %" PRIu64 "\n",
 		t->c[STAT_PROBE_DOWN]);
+	family(f, "mxbypass_evidence_total", "counter",
+	       "Bypass candidates found to be legitimate backup deliveries, by evidence.");
+	fprintf(f, "mxbypass_evidence_total{evidence=\"tried-better-mx\"} %" PRIu64 "\n",
+		t->c[STAT_TRIED_BETTER]);
+	fprintf(f, "mxbypass_evidence_total{evidence=\"better-mx-recently-down\"} %" PRIu64 "\n",
+		t->c[STAT_RECENTLY_DOWN]);
+	family(f, "mxbypass_probe_confirms_total", "counter",
+	       "Probes repeated before a bypass verdict because the result was older than ProbeConfirm.");
+	fprintf(f, "mxbypass_probe_confirms_total %" PRIu64 "\n", t->c[STAT_PROBE_CONFIRMS]);
+	family(f, "mxbypass_witnesses_total", "counter",
+	       "Connections recorded as witnesses for the pool (WitnessWindow).");
+	fprintf(f, "mxbypass_witnesses_total %" PRIu64 "\n", t->c[STAT_WITNESSES]);
 	family(f, "mxbypass_cache_joins_total", "counter",
 	       "Lookups that waited for another thread's answer instead of asking again.");
 	fprintf(f, "mxbypass_cache_joins_total{cache=\"dns\"} %" PRIu64 "\n", k->dns_joins);

@@ -22,6 +22,14 @@
  *	asks Redis whether another milter of the pool probed that address;
  *	a result it probes itself goes to both.
  *
+ *	Evidence for a verdict: every connection leaves a witness (its
+ *	client network, the address it reached, the time), and every
+ *	address probed down leaves the time it was last down; both outlive
+ *	the probe results (WitnessWindow, RecentDownWindow) in fixed memory,
+ *	and go to the pool at once. store_evidence() answers, for a bypass
+ *	candidate, from the local copy and then in one round trip from the
+ *	pool.
+ *
  *	Counters go to Redis from redis.c's own thread, never from the mail
  *	path. Redis down, slow or answering nonsense costs at most one
  *	RedisTimeout, then every operation is answered here until redis.c
@@ -41,16 +49,45 @@
 #include "stats.h"
 #include "store.h"
 
-/* cached probe results: non-NULL pointers that are not addresses */
-#define RESULT_UP ((void *)2)
-#define RESULT_DOWN ((void *)1)
+#define EVIDENCE_KEY_MAX 160	/* "witness:NETWORK:ADDRESS", "down:ADDRESS PORT" */
 
 struct store {
 	struct cache *retry;		/* key -> first tempfail, wall ms + 1 */
-	struct cache *probes;		/* key -> RESULT_UP or RESULT_DOWN */
+	struct cache *probes;		/* key -> result_pack(up, when) */
+	struct cache *downs;		/* probe key -> last probed down, wall ms + 1 */
+	struct cache *witness;		/* "NETWORK ADDRESS" -> last connect, wall ms + 1 */
 	struct redis *redis;		/* NULL: memory only */
 	uint64_t (*now)(void);		/* wall clock, ms */
+	_Atomic uint64_t ttl_up_ms, ttl_down_ms;	/* how long the pool keeps results */
 };
+
+/* result_pack - a probe result as a cached value: never NULL, not an address */
+static void *result_pack(bool up, uint64_t at_ms)
+{
+	return (void *)(uintptr_t)(((at_ms + 1) << 1) | (up ? 1u : 0u));
+}
+
+/* result_up, result_at - what result_pack packed */
+static bool result_up(const void *v)
+{
+	return ((uintptr_t)v & 1u) != 0;
+}
+
+static uint64_t result_at(const void *v)
+{
+	return ((uint64_t)(uintptr_t)v >> 1) - 1;
+}
+
+/* time_pack, time_unpack - a time record as a cached value (+ 1: never NULL) */
+static void *time_pack(uint64_t ms)
+{
+	return (void *)(uintptr_t)(ms + 1);
+}
+
+static uint64_t time_unpack(const void *v)
+{
+	return (uint64_t)(uintptr_t)v - 1;
+}
 
 /* wall_ms - milliseconds since the epoch: the pool shares these times */
 static uint64_t wall_ms(void)
@@ -70,26 +107,33 @@ struct store *store_new_memory(size_t retry_capacity, size_t probe_capacity,
 	if (s == NULL)
 		return NULL;
 	s->now = now_ms != NULL ? now_ms : wall_ms;
+	s->ttl_up_ms = 300 * 1000;
+	s->ttl_down_ms = 60 * 1000;
 	s->retry = cache_new(retry_capacity, NULL, now_ms);
 	s->probes = cache_new(probe_capacity, NULL, now_ms);
-	if (s->retry == NULL || s->probes == NULL) {
+	s->downs = cache_new(probe_capacity, NULL, now_ms);
+	s->witness = cache_new(retry_capacity, NULL, now_ms);
+	if (s->retry == NULL || s->probes == NULL || s->downs == NULL || s->witness == NULL) {
 		store_free(s);
 		return NULL;
 	}
 	return s;
 }
 
-/* store_new - the store a configuration asks for; Redis away at start is
- * not an error (the milter decides alone until it answers) */
-struct store *store_new(const struct config *cfg, const char *password)
+/* store_new - the store a configuration asks for; counters: this milter's
+ * counts go to the pool (not from check mode). Redis away at start is not
+ * an error (the milter decides alone until it answers) */
+struct store *store_new(const struct config *cfg, const char *password, bool counters)
 {
 	struct store *s = store_new_memory(STORE_RETRY_CAPACITY, cfg->cache_size, NULL);
 
 	if (s != NULL && cfg->state_backend == BACKEND_REDIS
-	    && (s->redis = redis_new(cfg, password)) == NULL) {
+	    && (s->redis = redis_new(cfg, password, counters)) == NULL) {
 		store_free(s);
 		return NULL;
 	}
+	if (s != NULL)
+		store_configure(s, cfg);
 	return s;
 }
 
@@ -101,6 +145,8 @@ void store_free(struct store *s)
 	redis_free(s->redis);
 	cache_free(s->retry);
 	cache_free(s->probes);
+	cache_free(s->downs);
+	cache_free(s->witness);
 	free(s);
 }
 
@@ -108,6 +154,9 @@ void store_free(struct store *s)
 void store_configure(struct store *s, const struct config *cfg)
 {
 	cache_set_capacity(s->probes, cfg->cache_size);
+	cache_set_capacity(s->downs, cfg->cache_size);
+	s->ttl_up_ms = (uint64_t)cfg->probe_ttl_up * 1000;
+	s->ttl_down_ms = (uint64_t)cfg->probe_ttl_down * 1000;
 	if (s->redis != NULL)
 		redis_configure(s->redis, cfg);
 }
@@ -208,21 +257,28 @@ uint64_t store_retry_first(struct store *s, const char *network, const char *dom
 	return first;
 }
 
-/* store_probe_get - a probe result: the local copy, else the pool's;
- * CACHE_LEAD sends the caller to probe, then store_probe_put or
- * store_probe_abandon */
+/* store_probe_get - a probe result, an "up" one no older than not_before
+ * (store time; 0: any age): the local copy, else the pool's; CACHE_LEAD sends the
+ * caller to probe, then store_probe_put or store_probe_abandon */
 enum cache_status store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
-				  bool *up)
+				  uint64_t not_before, bool *up)
 {
 	char pool_key[STORE_KEY_MAX];
 	enum cache_status st;
 	bool found, pool_up;
-	uint64_t ttl_ms;
+	uint64_t ttl_ms, kept_ms, at, now;
 	void *v;
 
-	if ((st = cache_get(s->probes, key, deadline_ms, &v)) == CACHE_HIT) {
-		*up = v == RESULT_UP;
-		return CACHE_HIT;
+	for (;;) {
+		if ((st = cache_get(s->probes, key, deadline_ms, &v)) != CACHE_HIT)
+			break;
+		if (!result_up(v) || result_at(v) >= not_before) {
+			*up = result_up(v);
+			return CACHE_HIT;
+		}
+		/* too old to accuse on: probe again (one thread leads, the
+		 * others join it) */
+		cache_forget(s->probes, key);
 	}
 	if (st != CACHE_LEAD || s->redis == NULL)
 		return st;
@@ -231,36 +287,48 @@ enum cache_status store_probe_get(struct store *s, const char *key, uint64_t dea
 		stats_add(STAT_STORE_LOCAL);
 		return CACHE_LEAD;
 	}
-	if (!found)
+	/* the pool keeps a result as long as its TTL: its age is what is gone */
+	now = s->now();
+	kept_ms = pool_up ? s->ttl_up_ms : s->ttl_down_ms;
+	at = ttl_ms < kept_ms && now > kept_ms - ttl_ms ? now - (kept_ms - ttl_ms) : now;
+	if (!found || (pool_up && at < not_before))
 		return CACHE_LEAD;
 	stats_add(STAT_PROBE_SHARED);
-	cache_put(s->probes, key, pool_up ? RESULT_UP : RESULT_DOWN, ttl_ms);
+	cache_put(s->probes, key, result_pack(pool_up, at), ttl_ms);
 	*up = pool_up;
 	return CACHE_HIT;
 }
 
-/* store_probe_known - the local copy's result, if it has one: no lead
- * taken, no round trip */
-bool store_probe_known(struct store *s, const char *key, bool *up)
+/* store_probe_known - the local copy's result, if it has one (an "up" one
+ * no older than not_before): no lead taken, no round trip */
+bool store_probe_known(struct store *s, const char *key, uint64_t not_before, bool *up)
 {
 	void *v;
 
-	if (!cache_peek(s->probes, key, &v))
+	if (!cache_peek(s->probes, key, &v) || (result_up(v) && result_at(v) < not_before))
 		return false;
-	*up = v == RESULT_UP;
+	*up = result_up(v);
 	return true;
 }
 
-/* store_probe_put - a result this milter probed, for itself and the pool */
-void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s)
+/* store_probe_put - a result this milter probed, for itself and the pool;
+ * a down result is also remembered history_s (0: not at all) as the last
+ * time the address was down */
+void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,
+		     unsigned history_s)
 {
-	char pool_key[STORE_KEY_MAX];
+	char pool_key[STORE_KEY_MAX], down_key[STORE_KEY_MAX];
+	uint64_t now = s->now(), history_ms = up ? 0 : (uint64_t)history_s * 1000;
 
-	cache_put(s->probes, key, up ? RESULT_UP : RESULT_DOWN, (uint64_t)ttl_s * 1000);
+	cache_put(s->probes, key, result_pack(up, now), (uint64_t)ttl_s * 1000);
+	if (history_ms > 0)
+		cache_set(s->downs, key, time_pack(now), history_ms);
 	if (s->redis == NULL)
 		return;
 	store_key(pool_key, sizeof(pool_key), "", "probe", key, NULL);
-	if (!redis_probe_put(s->redis, pool_key, up, (uint64_t)ttl_s * 1000))
+	store_key(down_key, sizeof(down_key), "", "down", key, NULL);
+	if (!redis_probe_put(s->redis, pool_key, up, (uint64_t)ttl_s * 1000, down_key, now,
+			     history_ms))
 		stats_add(STAT_STORE_LOCAL);
 }
 
@@ -268,6 +336,105 @@ void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s)
 void store_probe_abandon(struct store *s, const char *key)
 {
 	cache_abandon(s->probes, key);
+}
+
+/* store_witness_put - a client of network connected to each of addrs (the
+ * addresses it reached: this host, as the MX records name it); kept
+ * window_s, here and in the pool, so that a backup can tell that it tried
+ * a better MX first */
+void store_witness_put(struct store *s, const char *network, const char *const *addrs,
+		       size_t n, unsigned window_s)
+{
+	char keys[STORE_WITNESS_MAX][EVIDENCE_KEY_MAX];
+	const char *pool[STORE_WITNESS_MAX];
+	uint64_t now = s->now();
+
+	if (n > STORE_WITNESS_MAX)
+		n = STORE_WITNESS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		store_key(keys[i], sizeof(keys[i]), "", "witness", network, addrs[i]);
+		cache_set(s->witness, keys[i], time_pack(now), (uint64_t)window_s * 1000);
+		pool[i] = keys[i];
+	}
+	if (s->redis != NULL && n > 0 && !redis_times_put(s->redis, pool, n, now, window_s))
+		stats_add(STAT_STORE_LOCAL);
+}
+
+/* latest - the latest time record of keys in a cache, within window_ms of
+ * now; 0 when none; *idx says which */
+static uint64_t latest(struct cache *c, const char *const *keys, size_t n, uint64_t now,
+		       uint64_t window_ms, size_t *idx)
+{
+	uint64_t best = 0;
+	void *v;
+
+	for (size_t i = 0; i < n; i++)
+		if (cache_peek(c, keys[i], &v) && time_unpack(v) + window_ms >= now
+		    && time_unpack(v) >= best) {
+			best = time_unpack(v);
+			*idx = i;
+		}
+	return best;
+}
+
+/* store_evidence - for a bypass candidate, what the store knows in its
+ * favour: when its network last connected to one of addrs (within
+ * witness_s), and when one of probe_keys was last down (within down_s);
+ * the local copy first, then the pool in one round trip for what it
+ * did not know */
+void store_evidence(struct store *s, const char *network, const char *const *addrs,
+		    size_t naddrs, const char *const *probe_keys, size_t nkeys,
+		    unsigned witness_s, unsigned down_s, struct store_evidence *out)
+{
+	char keys[REDIS_TIMES_MAX][EVIDENCE_KEY_MAX];
+	const char *wkeys[REDIS_TIMES_MAX], *ask[REDIS_TIMES_MAX];
+	uint64_t now = s->now(), times[REDIS_TIMES_MAX];
+	uint64_t wwin = (uint64_t)witness_s * 1000, dwin = (uint64_t)down_s * 1000;
+	size_t nw = 0, nask = 0, first_down;
+
+	memset(out, 0, sizeof(*out));
+	if (witness_s > 0)
+		for (; nw < naddrs && nw < REDIS_TIMES_MAX / 2; nw++) {
+			store_key(keys[nw], sizeof(keys[nw]), "", "witness", network, addrs[nw]);
+			wkeys[nw] = keys[nw];
+		}
+	if (down_s == 0)
+		nkeys = 0;
+	if (nkeys > REDIS_TIMES_MAX / 2)
+		nkeys = REDIS_TIMES_MAX / 2;
+	out->witness_ms = latest(s->witness, wkeys, nw, now, wwin, &out->witness_addr);
+	out->down_ms = latest(s->downs, probe_keys, nkeys, now, dwin, &out->down_key);
+	if (s->redis == NULL)
+		return;
+	/* what the local copy did not know, from the pool */
+	if (out->witness_ms == 0)
+		for (size_t i = 0; i < nw; i++)
+			ask[nask++] = wkeys[i];
+	first_down = nask;
+	if (out->down_ms == 0)
+		for (size_t i = 0; i < nkeys; i++) {
+			store_key(keys[nw + i], sizeof(keys[0]), "", "down", probe_keys[i], NULL);
+			ask[nask++] = keys[nw + i];
+		}
+	if (nask == 0)
+		return;
+	if (!redis_times_get(s->redis, ask, nask, times)) {
+		stats_add(STAT_STORE_LOCAL);
+		return;
+	}
+	for (size_t i = 0; i < nask; i++) {
+		bool down = i >= first_down;
+		uint64_t win = down ? dwin : wwin, *best = down ? &out->down_ms : &out->witness_ms;
+		/* a clock of the pool that runs ahead counts as now */
+		uint64_t t = times[i] > now ? now : times[i];
+		if (t == 0 || t + win < now || t < *best)
+			continue;
+		*best = t;
+		if (down)
+			out->down_key = i - first_down;
+		else
+			out->witness_addr = i;
+	}
 }
 
 /* store_read_password - the first line of path, for AUTH; read before

@@ -16,7 +16,13 @@
  *		  time and none was found reachable (fail open)
  *	not-mx	  no MX set, null MX, or this host is not in it
  *	primary	  this host's rank is the lowest preference (ties count)
- *	bypass	  a better MX is reachable: the sender skipped it
+ *	backup	  a better MX is reachable, but the evidence says the sender
+ *		  had a reason to come here: its network connected to a
+ *		  better MX lately (greylisted, deferred after DATA), or the
+ *		  better MX that answers now was down lately (an MTA that
+ *		  remembers failures skips it for a while)
+ *	bypass	  a better MX is reachable and nothing excuses the sender:
+ *		  it skipped a primary it never tried
  *	backup	  no better MX is reachable: a legitimate backup delivery
  */
 
@@ -87,6 +93,10 @@ void verdict_decide(const struct verdict_facts *f, struct verdict_result *out)
 		enum probe_state p = f->probes != NULL ? f->probes[i] : PROBE_UNKNOWN;
 		if (p == PROBE_UP) {
 			out->reachable = (int)i;
+			if (f->tried_better)
+				return set(out, VERDICT_BACKUP, "tried-better-mx");
+			if (f->better_recently_down)
+				return set(out, VERDICT_BACKUP, "better-mx-recently-down");
 			return set(out, VERDICT_BYPASS, "better-mx-reachable");
 		}
 		unknown |= p == PROBE_UNKNOWN;

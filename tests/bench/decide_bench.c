@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	input.kind = domain_classify(argv[2], strlen(argv[2]), domain, sizeof(domain));
 	input.domain = domain;
 	if (!netaddr_parse(argv[3], &input.local) || !netaddr_parse(argv[4], &input.client)
-	    || !services_init(&services, cfg, false, NULL)) {
+	    || !services_init(&services, cfg, SERVICES_MEMORY, NULL)) {
 		fprintf(stderr, "decide_bench: bad address, or out of memory\n");
 		return 2;
 	}

@@ -55,16 +55,19 @@ e2e_start() {
 		"smtpd_milters = { unix:$SOCK, default_action=accept, command_timeout=15s }"
 }
 
-# e2e_set_action ACTION - rewrite Action and reload the milter (SIGHUP)
-e2e_set_action() {
+# e2e_set KEY VALUE - rewrite one key and reload the milter (SIGHUP)
+e2e_set() {
 	local n
 	n=$(log_count 'config: reloaded')
-	sed -i '/^Action /d' "$MILTER_CONF"
-	echo "Action $1" >>"$MILTER_CONF"
+	sed -i "/^$1 /d" "$MILTER_CONF"
+	echo "$1 $2" >>"$MILTER_CONF"
 	kill -HUP "$MILTER_PID"
 	wait_for log_count_above 'config: reloaded' "$n" \
 		|| fail "the milter did not reload"
 }
+
+# e2e_set_action ACTION - rewrite Action and reload the milter
+e2e_set_action() { e2e_set Action "$1"; }
 
 # e2e_send SERVER TAG TO [SWAKS_ARGS...] - one message from $E2E_CLIENT to
 # SERVER (ADDR:PORT); the body names TAG so the delivered copy can be found;

@@ -106,6 +106,16 @@ wait_secs 20 e2e_delivered auth1 && [ -z "$(e2e_header auth1)" ] || fail "auth1"
 log_has ": $L verdict=exempt action=accept reason=authenticated" || fail "auth1: not exempt"
 pass "SASL-authenticated client: exempt, untagged"
 
+# (4b) The primary was down minutes ago: an MTA that remembers the failure
+# (Exim, Sendmail) may still come to the backup, so that is no bypass.
+out=$(e2e_send "$BACKUP" recent1 user@live.bypass.test)
+expect_reply "$out" "250 .*queued as"
+wait_secs 20 e2e_delivered recent1 && [ -z "$(e2e_header recent1)" ] || fail "recent1 tagged or lost"
+log_has ": $L verdict=backup action=accept rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-recently-down" \
+	|| fail "recent1: not excused by the outage"
+pass "primary back after an outage: a sender at the backup is excused (better-mx-recently-down), untagged"
+e2e_set RecentDownWindow 0
+
 # (5) Several recipients in different domains, one transaction: each its
 # own answer; the delivered copy names only the tagged domain.
 out=$(e2e_send "$BACKUP" multi1 \

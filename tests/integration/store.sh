@@ -416,6 +416,7 @@ pass "-n, and the daemon, refuse a missing, empty or unreadable RedisPasswordFil
 
 daemon C "$T/c.conf"
 daemon D "$T/d.conf"
+wait_for dlog_count_above C "sharing retry memory" 0
 once C "store: redis 127\.0\.0\.1:$REDIS_PORT: sharing retry memory" "sharing"
 send C 192.0.2.7 P1 "user@temp.bypass.test=code" -
 [ "$(redis_cli EXISTS "${PREFIX}retry:192.0.2.0/24:temp.bypass.test")" = 1 ] \

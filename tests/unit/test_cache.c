@@ -511,6 +511,62 @@ static void test_many_keys(void **state)
 	cache_free(c);
 }
 
+/* cache_set records without a lead: adds, replaces (the old value let
+ * go), expires and is bounded like any answer; a pending key is left to
+ * its leader. */
+static void test_set_records(void **state)
+{
+	struct cache *c = cache_new(2, &val_ops, fake_clock);
+	struct val *a = val_new(1), *b = val_new(2), *d = val_new(4), *e = val_new(5);
+	struct cache_stats st;
+	void *got;
+
+	(void)state;
+	cache_set(c, "k", a, 1000);
+	expect_hit(c, "k", 1);
+	cache_set(c, "k", b, 1000);
+	val_release(a);			/* the cache let go of it: freed now */
+	expect_hit(c, "k", 2);
+	fake_now += 1000;
+	expect_cold(c, "k");
+	/* a key being looked up is the leader's */
+	assert_int_equal(cache_get(c, "p", fake_now + 1000, &got), CACHE_LEAD);
+	cache_set(c, "p", d, 1000);
+	assert_int_equal(atomic_load(&d->refs), 1);
+	cache_abandon(c, "p");
+	/* bounded: a third record pushes out the least recent */
+	cache_set(c, "x", d, 1000);
+	cache_set(c, "y", e, 1000);
+	cache_set(c, "z", b, 1000);
+	cache_stats(c, &st);
+	assert_int_equal(st.entries, 2);
+	assert_int_equal(st.evictions, 1);
+	expect_cold(c, "x");
+	val_release(b);
+	val_release(d);
+	val_release(e);
+	cache_free(c);
+}
+
+/* cache_forget drops an answer, so the next caller leads; a pending key
+ * is not dropped (its waiters keep waiting for the leader). */
+static void test_forget(void **state)
+{
+	struct cache *c = cache_new(10, &val_ops, fake_clock);
+	void *got;
+
+	(void)state;
+	put_new(c, "k", 1, 1000);
+	cache_forget(c, "k");
+	assert_int_equal(atomic_load(&live), 0);
+	assert_int_equal(cache_get(c, "k", fake_now + 1000, &got), CACHE_LEAD);
+	cache_forget(c, "k");
+	assert_int_equal(cache_get(c, "k", fake_now, &got), CACHE_TIMEOUT);
+	cache_abandon(c, "k");
+	cache_forget(c, "absent");
+	cache_free(c);
+}
+
 #define CASES(fn, table) \
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) \
 		tests[n++] = (struct CMUnitTest){ table[i].name, fn, reset_counts, check_balanced, \
@@ -537,5 +593,7 @@ int main(void)
 	TEST(test_waiter_deadline);
 	TEST(test_abandon_hands_over);
 	TEST(test_many_keys);
+	TEST(test_set_records);
+	TEST(test_forget);
 	return _cmocka_run_group_tests("cache", tests, n, NULL, NULL);
 }

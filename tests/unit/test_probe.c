@@ -113,13 +113,13 @@ static void test_known_up_settles(void **state)
 
 	(void)state;
 	/* a result another recipient found: asked for (lead), then put */
-	assert_int_equal(store_probe_get(store, "192.0.2.2 25", 0, &up), CACHE_LEAD);
-	store_probe_put(store, "192.0.2.2 25", true, 300);
+	assert_int_equal(store_probe_get(store, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(store, "192.0.2.2 25", true, 300, 0);
 	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
 	assert_int_equal(states[1], PROBE_UP);
 	assert_int_equal(stats_get(STAT_PROBES), probes);
 	/* and nothing was left half-asked for the address not probed */
-	assert_false(store_probe_known(store, "192.0.2.1 25", &up));
+	assert_false(store_probe_known(store, "192.0.2.1 25", 0, &up));
 	prober_free(p);
 	store_free(store);
 	free(m);
@@ -145,8 +145,8 @@ static void test_known_down_settles(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		char key[64];
 		snprintf(key, sizeof(key), "%s 25", addrs[i]);
-		assert_int_equal(store_probe_get(store, key, 0, &up), CACHE_LEAD);
-		store_probe_put(store, key, false, 60);
+		assert_int_equal(store_probe_get(store, key, 0, 0, &up), CACHE_LEAD);
+		store_probe_put(store, key, false, 60, 0);
 	}
 	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
 	assert_int_equal(states[0], PROBE_DOWN);

@@ -695,7 +695,7 @@ static void test_unreachable_at_start(void **state)
 
 	server_reachable(false);
 	capture_start();
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	assert_int_equal(my_connects, 1);
 	assert_false(store_up(fx->store));
 	assert_int_equal(downs(fx), 1);
@@ -707,9 +707,9 @@ static void test_unreachable_at_start(void **state)
 		assert_false(fresh);
 		assert_true(t == t0);
 	}
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, &up), CACHE_LEAD);
-	store_probe_put(fx->store, "192.0.2.1 25", true, 300);
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(fx->store, "192.0.2.1 25", true, 300, 0);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
 	assert_true(up);
 
 	assert_int_equal(my_connects, 1);
@@ -730,7 +730,7 @@ static void test_reconnect_after_backoff(void **state)
 
 	server_reachable(false);
 	capture_start();
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	assert_false(store_up(fx->store));
 	store_retry_first(fx->store, "192.0.2.0/24", "while-away.example", 86400, &fresh);
 	assert_int_equal(server_saw("while-away.example"), 0);
@@ -759,7 +759,7 @@ static void test_shared_state(void **state)
 	long long ttl;
 	bool fresh, up = false;
 
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	assert_true(store_up(fx->store));
 	assert_int_equal(downs(fx), 0);
 
@@ -782,16 +782,16 @@ static void test_shared_state(void **state)
 
 	/* another milter probed 192.0.2.1 port 25 */
 	server_set("mxbypass:probe:192.0.2.1%2025", "up", 120000);
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
 	assert_true(up);
 	assert_int_equal(stats_get(STAT_PROBE_SHARED) - fx->shared0, 1);
 	/* ... and now the local copy answers without a round trip */
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
 	assert_int_equal(server_saw("GET mxbypass:probe:192.0.2.1%2025"), 1);
 
 	/* none in the pool: lead, and the result goes to the pool too */
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.2 25", 0, &up), CACHE_LEAD);
-	store_probe_put(fx->store, "192.0.2.2 25", false, 60);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(fx->store, "192.0.2.2 25", false, 60, 0);
 	assert_true(server_get("mxbypass:probe:192.0.2.2%2025", val, sizeof(val), &ttl));
 	assert_string_equal(val, "down");
 	assert_true(ttl == 60000);
@@ -805,7 +805,7 @@ static void test_counters_pushed(void **state)
 {
 	struct fixture *fx = *state;
 
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	stats_add(STAT_RCPTS);
 	stats_add(STAT_RCPTS);
 	assert_true(wait_saw(" mxbypass:stats:", " rcpts "));
@@ -850,7 +850,7 @@ static void test_fault(void **state)
 	bool fresh, up;
 
 	capture_start();
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	assert_true(store_up(fx->store));
 	store_retry_first(fx->store, "192.0.2.0/24", "before.example", 86400, &fresh);
 	assert_int_equal(server_saw("before.example"), 2);	/* SET and GET */
@@ -865,14 +865,14 @@ static void test_fault(void **state)
 		break;
 	case OP_PROBE_GET:
 		server_fault("fault.example", c->fault);
-		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, &up), CACHE_LEAD);
+		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), CACHE_LEAD);
 		store_probe_abandon(fx->store, "fault.example");
 		break;
 	case OP_PROBE_PUT:
-		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, &up), CACHE_LEAD);
+		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), CACHE_LEAD);
 		server_fault("fault.example", c->fault);	/* the GET passed, the SET fails */
-		store_probe_put(fx->store, "fault.example", true, 300);
-		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, &up), CACHE_HIT);
+		store_probe_put(fx->store, "fault.example", true, 300, 0);
+		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), CACHE_HIT);
 		assert_true(up);			/* kept locally all the same */
 		break;
 	}
@@ -888,8 +888,8 @@ static void test_fault(void **state)
 	assert_true(store_retry_first(fx->store, "192.0.2.0/24", "later.example", 86400,
 				      &fresh) == t);
 	assert_false(fresh);
-	assert_int_equal(store_probe_get(fx->store, "later.example", 0, &up), CACHE_LEAD);
-	store_probe_put(fx->store, "later.example", false, 60);
+	assert_int_equal(store_probe_get(fx->store, "later.example", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(fx->store, "later.example", false, 60, 0);
 	assert_int_equal(server_saw("later.example"), 0);
 	assert_int_equal(my_connects, connects);
 	assert_int_equal(downs(fx), 1);
@@ -925,7 +925,7 @@ static void test_two_failures_one_down(void **state)
 	const char *log, *away;
 
 	capture_start();
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	assert_true(store_up(fx->store));
 	server_faults("race.example", F_TIMEOUT, 2);
 	for (int i = 0; i < 2; i++) {
@@ -955,7 +955,7 @@ static void test_auth_refused(void **state)
 
 	server_password("another-password");
 	capture_start();
-	assert_non_null(fx->store = store_new(fx->cfg, PASSWORD));
+	assert_non_null(fx->store = store_new(fx->cfg, PASSWORD, true));
 	assert_false(store_up(fx->store));
 	assert_int_equal(downs(fx), 1);
 	assert_true(server_saw("AUTH " PASSWORD) >= 1);	/* it was sent... */
@@ -986,7 +986,7 @@ static void test_auth_not_configured(void **state)
 	const char *log;
 
 	capture_start();
-	assert_non_null(fx->store = store_new(fx->cfg, PASSWORD));
+	assert_non_null(fx->store = store_new(fx->cfg, PASSWORD, true));
 	assert_false(store_up(fx->store));
 	assert_int_equal(downs(fx), 1);
 	log = capture_stop();
@@ -1001,7 +1001,7 @@ static void test_noauth(void **state)
 
 	server_password(PASSWORD);
 	capture_start();
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	assert_false(store_up(fx->store));
 	assert_non_null(strstr(capture_stop(), "(PING: NOAUTH Authentication required.)"));
 }
@@ -1014,7 +1014,7 @@ static void test_unix_socket(void **state)
 
 	config_free(fx->cfg);
 	fx->cfg = config_redis("unix:/run/redis/redis-server.sock");
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	assert_true(store_up(fx->store));
 	assert_int_equal(server_count(&srv.unix_connects), 1);
 	pthread_mutex_lock(&srv.lock);
@@ -1058,7 +1058,7 @@ static void test_local_copy_learns_pool_time(void **state)
 	capture_start();
 	/* 1. Redis away: this milter remembers its own first time */
 	server_reachable(false);
-	assert_non_null(fx->store = store_new(fx->cfg, NULL));
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
 	mine = store_retry_first(fx->store, "192.0.2.0/24", "learn.example", 86400, &fresh);
 	assert_true(fresh);
 	/* 2. Redis back, with an earlier time from another milter */

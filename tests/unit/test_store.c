@@ -1,7 +1,8 @@
 /*
  * test_store - the in-memory store through its public API, on the
  * test's clock: retry memory (first time, expiry, bounds), probe results
- * (lead, TTL of up and down, single-flight, bounds) and store_key, which
+ * (lead, TTL of up and down, single-flight, bounds, ProbeConfirm's
+ * floor), the evidence (witnesses, outage history) and store_key, which
  * turns client and recipient data into keys (escaping, bounds).
  * The same store in front of Redis is tests/unit/test_redis.c.
  */
@@ -216,16 +217,16 @@ static void test_probe_lead_then_hit(void **state)
 	uint64_t t0 = now;
 	bool up = false;
 
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, &up), CACHE_LEAD);
-	store_probe_put(s, PROBE_KEY, true, 300);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_LEAD);
+	store_probe_put(s, PROBE_KEY, true, 300, 0);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_HIT);
 	assert_true(up);
 	now = t0 + 300 * 1000 - 1;
 	up = false;
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_HIT);
 	assert_true(up);
 	now = t0 + 300 * 1000;
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_LEAD);
 	store_probe_abandon(s, PROBE_KEY);
 }
 
@@ -236,18 +237,18 @@ static void test_probe_ttl_up_down(void **state)
 	uint64_t t0 = now;
 	bool up;
 
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, &up), CACHE_LEAD);
-	store_probe_put(s, "192.0.2.1 25", true, 300);
-	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, &up), CACHE_LEAD);
-	store_probe_put(s, "192.0.2.2 25", false, 60);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, "192.0.2.1 25", true, 300, 0);
+	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, "192.0.2.2 25", false, 60, 0);
 
 	up = true;
-	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), CACHE_HIT);
 	assert_false(up);
 	now = t0 + 60 * 1000;
-	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
 	store_probe_abandon(s, "192.0.2.2 25");
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
 	assert_true(up);
 }
 
@@ -257,13 +258,13 @@ static void test_probe_keys_distinct(void **state)
 	struct store *s = *state;
 	bool up;
 
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, &up), CACHE_LEAD);
-	store_probe_put(s, "192.0.2.1 25", false, 60);
-	assert_int_equal(store_probe_get(s, "192.0.2.1 587", 0, &up), CACHE_LEAD);
-	store_probe_put(s, "192.0.2.1 587", true, 60);
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, "192.0.2.1 25", false, 60, 0);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 587", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, "192.0.2.1 587", true, 60, 0);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
 	assert_false(up);
-	assert_int_equal(store_probe_get(s, "192.0.2.1 587", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 587", 0, 0, &up), CACHE_HIT);
 	assert_true(up);
 }
 
@@ -274,12 +275,12 @@ static void test_probe_single_flight(void **state)
 	struct store *s = *state;
 	bool up;
 
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, &up), CACHE_LEAD);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now, &up), CACHE_TIMEOUT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), CACHE_TIMEOUT);
 	store_probe_abandon(s, PROBE_KEY);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now, &up), CACHE_LEAD);
-	store_probe_put(s, PROBE_KEY, false, 60);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), CACHE_LEAD);
+	store_probe_put(s, PROBE_KEY, false, 60, 0);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), CACHE_HIT);
 	assert_false(up);
 }
 
@@ -298,20 +299,20 @@ static void test_probe_bounded_and_configure(void **state)
 	assert_non_null(cfg);
 	for (int i = 1; i <= 6; i++) {
 		snprintf(key, sizeof(key), "192.0.2.%d 25", i);
-		assert_int_equal(store_probe_get(s, key, 0, &up), CACHE_LEAD);
-		store_probe_put(s, key, true, 300);
+		assert_int_equal(store_probe_get(s, key, 0, 0, &up), CACHE_LEAD);
+		store_probe_put(s, key, true, 300, 0);
 	}
 	store_status(s, &st);
 	assert_int_equal(st.probes.entries, 4);
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_LEAD);
 	store_probe_abandon(s, "192.0.2.1 25");
-	assert_int_equal(store_probe_get(s, "192.0.2.6 25", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.6 25", 0, 0, &up), CACHE_HIT);
 
 	cfg->cache_size = 2;
 	store_configure(s, cfg);
 	store_status(s, &st);
 	assert_int_equal(st.probes.entries, 2);
-	assert_int_equal(store_probe_get(s, "192.0.2.6 25", 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.6 25", 0, 0, &up), CACHE_HIT);
 	config_free(cfg);
 	config_diag_free(&d);
 	store_free(s);
@@ -476,6 +477,144 @@ static void test_key_cut_is_prefix(void **state)
 	}
 }
 
+
+/* ----------------------------------------------- evidence before accusing */
+
+/* An "up" older than the floor (ProbeConfirm) is not an answer: the next
+ * caller leads a new probe; a younger one is. */
+static void test_probe_confirm_stale_up(void **state)
+{
+	struct store *s = *state;
+	uint64_t t0 = now;
+	bool up;
+
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, PROBE_KEY, true, 300, 0);
+	now = t0 + 10 * 1000;
+	assert_true(store_probe_known(s, PROBE_KEY, t0, &up));
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, t0, &up), CACHE_HIT);
+	assert_true(up);
+	now = t0 + 40 * 1000;
+	assert_false(store_probe_known(s, PROBE_KEY, now - 30 * 1000, &up));
+	assert_true(store_probe_known(s, PROBE_KEY, 0, &up));
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now - 30 * 1000, &up), CACHE_LEAD);
+	/* the others join the new probe instead of taking the old answer */
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_TIMEOUT);
+	store_probe_put(s, PROBE_KEY, false, 60, 0);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now, &up), CACHE_HIT);
+	assert_false(up);
+}
+
+/* A "down" of any age stands: no one is accused on it. */
+static void test_probe_confirm_keeps_down(void **state)
+{
+	struct store *s = *state;
+	bool up = true;
+
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, PROBE_KEY, false, 60, 0);
+	now += 50 * 1000;
+	assert_true(store_probe_known(s, PROBE_KEY, now, &up));
+	assert_false(up);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now, &up), CACHE_HIT);
+}
+
+/* evidence - store_evidence for one network, witness window 600 s and
+ * outage window 1800 s */
+static struct store_evidence evidence(struct store *s, const char *net,
+				      const char *const *addrs, size_t na,
+				      const char *const *keys, size_t nk)
+{
+	struct store_evidence e;
+
+	store_evidence(s, net, addrs, na, keys, nk, 600, 1800, &e);
+	return e;
+}
+
+/* A down result leaves its time for RecentDownWindow, long after the
+ * result itself expired; an up result leaves none. */
+static void test_down_history(void **state)
+{
+	struct store *s = *state;
+	const char *keys[] = { "192.0.2.2 25", PROBE_KEY };
+	uint64_t t0 = now;
+	bool up;
+
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, PROBE_KEY, false, 60, 1800);
+	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, "192.0.2.2 25", true, 300, 1800);
+	now = t0 + 1000 * 1000;		/* the result is long gone */
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, PROBE_KEY, true, 300, 1800);
+	struct store_evidence e = evidence(s, "203.0.113.0/24", NULL, 0, keys, 2);
+	assert_int_equal(e.down_ms, t0);
+	assert_int_equal(e.down_key, 1);
+	assert_int_equal(e.witness_ms, 0);
+	assert_int_equal(evidence(s, "203.0.113.0/24", NULL, 0, keys, 1).down_ms, 0);
+	now = t0 + 1801 * 1000;
+	assert_int_equal(evidence(s, "203.0.113.0/24", NULL, 0, keys, 2).down_ms, 0);
+}
+
+/* A down result with no history window leaves no time. */
+static void test_down_history_off(void **state)
+{
+	struct store *s = *state;
+	const char *keys[] = { PROBE_KEY };
+	bool up;
+
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	store_probe_put(s, PROBE_KEY, false, 60, 0);
+	assert_int_equal(evidence(s, "203.0.113.0/24", NULL, 0, keys, 1).down_ms, 0);
+}
+
+/* A witness names a network and an address, and lasts the window. */
+static void test_witness(void **state)
+{
+	struct store *s = *state;
+	const char *mine[] = { "192.0.2.10", "198.51.100.10" };
+	const char *better[] = { "192.0.2.99", "198.51.100.10" };
+	const char *other[] = { "192.0.2.20" };
+	uint64_t t0 = now;
+	struct store_evidence e;
+
+	store_witness_put(s, "203.0.113.0/24", mine, 2, 600);
+	e = evidence(s, "203.0.113.0/24", better, 2, NULL, 0);
+	assert_int_equal(e.witness_ms, t0);
+	assert_int_equal(e.witness_addr, 1);
+	assert_int_equal(e.down_ms, 0);
+	assert_int_equal(evidence(s, "203.0.114.0/24", better, 2, NULL, 0).witness_ms, 0);
+	assert_int_equal(evidence(s, "203.0.113.0/24", other, 1, NULL, 0).witness_ms, 0);
+	/* the witness window of the question counts, and 0 asks nothing */
+	store_evidence(s, "203.0.113.0/24", better, 2, NULL, 0, 0, 1800, &e);
+	assert_int_equal(e.witness_ms, 0);
+	now = t0 + 599 * 1000;
+	assert_int_equal(evidence(s, "203.0.113.0/24", better, 2, NULL, 0).witness_ms, t0);
+	store_evidence(s, "203.0.113.0/24", better, 2, NULL, 0, 60, 1800, &e);
+	assert_int_equal(e.witness_ms, 0);
+	now = t0 + 601 * 1000;
+	assert_int_equal(evidence(s, "203.0.113.0/24", better, 2, NULL, 0).witness_ms, 0);
+	/* a later connection renews it */
+	store_witness_put(s, "203.0.113.0/24", mine, 1, 600);
+	assert_int_equal(evidence(s, "203.0.113.0/24", mine, 1, NULL, 0).witness_ms, now);
+}
+
+/* Witnesses live in fixed memory: a flood of networks pushes out the
+ * oldest, never grows the store. */
+static void test_witness_bounded(void **state)
+{
+	struct store *s = *state;
+	const char *addr[] = { "192.0.2.10" };
+	char net[32];
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(net, sizeof(net), "10.%d.%d.0/24", i / 256, i % 256);
+		store_witness_put(s, net, addr, 1, 600);
+	}
+	assert_int_equal(evidence(s, "10.0.0.0/24", addr, 1, NULL, 0).witness_ms, 0);
+	assert_int_equal(evidence(s, net, addr, 1, NULL, 0).witness_ms, now);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[64] = {
@@ -492,13 +631,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_probe_keys_distinct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_single_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_bounded_and_configure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_confirm_stale_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_confirm_keeps_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_down_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_down_history_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_witness_bounded, setup, teardown),
 		cmocka_unit_test(test_key_separators),
 		cmocka_unit_test(test_key_tiny_buffers),
 		cmocka_unit_test(test_key_bounds),
 		cmocka_unit_test(test_key_max_keeps_head),
 		cmocka_unit_test(test_key_cut_is_prefix),
 	};
-	size_t n = 18;
+	size_t n = 24;
 
 	for (size_t i = 0; i < N(key_cases); i++)
 		tests[n++] = (struct CMUnitTest){ key_cases[i].name, test_key, NULL, NULL,

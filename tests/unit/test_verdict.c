@@ -47,6 +47,8 @@
 #define AUTH		(1u << 2)	/* SASL-authenticated, SkipAuthenticated yes */
 #define IMPLICIT	(1u << 3)	/* no MX records: the domain itself at pref 0 */
 #define NO_LOOKUP	(1u << 4)	/* mx == NULL: the lookup was never made */
+#define WITNESS		(1u << 5)	/* its network connected to a better MX lately */
+#define RECENT_DOWN	(1u << 6)	/* the better MX answering now was down lately */
 
 #define NONE (-1)
 
@@ -293,6 +295,44 @@ static const struct verdict_case cases[] = {
 	  LISTED,
 	  "u.", VERDICT_BYPASS, "better-mx-reachable", 1, 0 },
 
+	/* evidence: a reason to come to the backup with a better MX up */
+	{ "better MX up, the client's network connected to it lately: backup tried-better-mx",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
+	  LISTED | WITNESS,
+	  "u.", VERDICT_BACKUP, "tried-better-mx", 1, 0 },
+	{ "better MX up but down lately (an MTA that remembers): backup better-mx-recently-down",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
+	  LISTED | RECENT_DOWN,
+	  "u.", VERDICT_BACKUP, "better-mx-recently-down", 1, 0 },
+	{ "both kinds of evidence: the witness is named",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
+	  LISTED | WITNESS | RECENT_DOWN,
+	  "u.", VERDICT_BACKUP, "tried-better-mx", 1, 0 },
+	{ "evidence with two better MX, the second up: backup, reachable is the second",
+	  "10 mx1 192.0.2.10; 15 mx2 192.0.2.20; 20 mx3 192.0.2.30", MX_FOUND,
+	  "local=192.0.2.30", "203.0.113.5", LISTED | WITNESS,
+	  "du.", VERDICT_BACKUP, "tried-better-mx", 2, 1 },
+	{ "evidence but every better MX down: the plain backup reason",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
+	  LISTED | WITNESS | RECENT_DOWN,
+	  "d.", VERDICT_BACKUP, "better-mx-unreachable", 1, NONE },
+	{ "evidence with the probe unfinished: still error",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
+	  LISTED | WITNESS,
+	  "?.", VERDICT_ERROR, "probe-unfinished", 1, NONE },
+	{ "evidence on the primary changes nothing: primary",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.10", "203.0.113.5",
+	  LISTED | WITNESS | RECENT_DOWN,
+	  NULL, VERDICT_PRIMARY, "lowest-preference", 0, NONE },
+	{ "evidence for a trusted client: exempt comes first",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
+	  LISTED | TRUSTED | WITNESS,
+	  "u.", VERDICT_EXEMPT, "trusted-network", NONE, NONE },
+	{ "evidence where this host is no MX: not-mx",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.99", "203.0.113.5",
+	  LISTED | WITNESS,
+	  "..", VERDICT_NOT_MX, "not-listed", NONE, NONE },
+
 	/* probes not finished */
 	{ "better MX unknown, none up: error probe-unfinished",
 	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
@@ -477,6 +517,8 @@ static bool scenario_build(struct scenario *s, const struct verdict_case *vc)
 	f->domain_listed = (vc->flags & LISTED) != 0;
 	f->client_trusted = (vc->flags & TRUSTED) != 0;
 	f->client_authenticated = (vc->flags & AUTH) != 0;
+	f->tried_better = (vc->flags & WITNESS) != 0;
+	f->better_recently_down = (vc->flags & RECENT_DOWN) != 0;
 	if (vc->client != NULL && !netaddr_parse(vc->client, &f->client))
 		return bad(s, "client address", vc->client);
 	if (!self_build(s, vc->self))
