@@ -197,6 +197,22 @@ static void check_probe(const redisReply *get, const redisReply *pttl)
 	}
 }
 
+/* GET of a time record: nil (none), or a count */
+static void check_time(const redisReply *get)
+{
+	bool found = false, ok, model;
+	uint64_t ms = SENTINEL, want = SENTINEL;
+
+	ok = reply_time(get, &found, &ms);
+	model = is_nil(get) || is_count(get, &want);
+	CHECK(ok == model);
+	if (ok) {
+		CHECK(found == !is_nil(get));
+		if (found)
+			CHECK(ms == want);
+	}
+}
+
 /* HGETALL: field, count pairs; named fields added, others skipped */
 static void check_counters(const redisReply *hash)
 {
@@ -325,6 +341,7 @@ static void check_one(const redisReply *r)
 	check_retry(NULL, r);
 	check_probe(r, NULL);
 	check_probe(NULL, r);
+	check_time(r);
 	if (r != NULL && r->str != NULL && r->type != REDIS_REPLY_INTEGER
 	    && r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_ARRAY)
 		check_number(r->str, r->len);
@@ -358,6 +375,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_one(NULL);
 	check_retry(NULL, NULL);
 	check_probe(NULL, NULL);
+	check_time(NULL);
 	for (size_t i = 0; i < nnodes; i++)
 		check_one(nodes[i]);
 	/* the pipelined pairs as they come, then every pair of the first few */

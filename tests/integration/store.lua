@@ -2,12 +2,13 @@
 -- Redis, one message, the replies it must get. Run by store.sh:
 --   miltertest -D sock=PATH -D client=ADDR -D qid=QID
 --     -D rcpts=user@temp.bypass.test=code,user@live.bypass.test=continue
---     -D header=live.bypass.test -s store.lua
+--     -D header=live.bypass.test [-D daemon=ADDR] -s store.lua
 -- A recipient's want is "continue" (accepted) or "code" (451 or 550: the
 -- log says which). header: the domains the added header must name, "-" for
 -- no header, "any" to leave it unchecked. Each RCPT round trip is printed as
 -- "rcpt ADDRESS START-MS ELAPSED-MS" so that the test can time decisions.
--- This host is backup.bypass.test (127.0.0.30); see zones/bypass.test.zone.
+-- This host is backup.bypass.test (127.0.0.30) unless daemon names the
+-- address the client reached; see zones/bypass.test.zone.
 
 local H = "X-MX-Bypass"
 
@@ -26,7 +27,7 @@ end
 local function run()
 	local conn = mt.connect("unix:" .. sock, 40, 0.25)
 	check(conn ~= nil, "mt.connect() failed")
-	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.30", "j", "backup.bypass.test")
+	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", daemon or "127.0.0.30", "j", "backup.bypass.test")
 	check(mt.conninfo(conn, "client.example", client) == nil, "mt.conninfo() failed")
 	mt.macro(conn, SMFIC_MAIL, "i", qid, "{auth_authen}", "")
 	check(mt.mailfrom(conn, "<sender@example.net>") == nil, "mt.mailfrom() failed")

@@ -5,7 +5,9 @@
 # probing, and -S adds both up. Then Redis is killed under load, stopped
 # (slow), restarted: every recipient is still decided, without waiting,
 # each change of state is logged once and counted (stats line and
-# Prometheus file), and sharing resumes. Last AUTH (the password never
+# Prometheus file), and sharing resumes. The evidence for a verdict is
+# shared too: a witness left through A excuses a sender at B, and so does
+# an outage another milter saw. Last AUTH (the password never
 # shows) and a server that answers nonsense.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dns_lib.sh"
@@ -203,6 +205,46 @@ sleep 1.5	# and each daemon's counters went out once more
 	|| fail "Redis closing idle connections was taken for an outage: $(grep -h 'is away' "$T/A.log" "$T/B.log")"
 pass "Redis closed the pool's $killed connections: the next operations took fresh ones, no outage"
 
+# 3c. Evidence across the pool. A plays the primary: a client of
+# 198.51.77.0/24 connects to up.bypass.test's address (a recipient outside
+# Domains makes the round trip that miltertest waits for). B, the backup, does not
+# accuse that network, and does accuse another. An address some milter of
+# the pool saw down lately excuses as well.
+ukey="witness:198.51.77.0/24:127.0.0.21"
+"$MILTERTEST" -D sock="$T/A.sock" -D client=198.51.77.7 -D qid=V1 -D rcpts=user@example.com=continue -D header=- \
+	-D daemon=127.0.0.21 -s "$LUA" >"$T/mt-V1.out" 2>&1 || { cat "$T/mt-V1.out"; fail "miltertest V1"; }
+[ "$(redis_cli EXISTS "$PREFIX$ukey")" = 1 ] || { redis_cli KEYS '*witness*' >&2; fail "no $PREFIX$ukey in Redis"; }
+wttl=$(redis_cli TTL "$PREFIX$ukey")
+[ "$wttl" -gt 590 ] && [ "$wttl" -le 600 ] || fail "$ukey: TTL $wttl, expected WitnessWindow 600"
+send B 198.51.77.9 V2 "user@live2.bypass.test=continue" -
+logged B V2 live2.bypass.test "client=198.51.77.9 verdict=backup action=accept rank=20 better=up.bypass.test reachable=up.bypass.test reason=tried-better-mx"
+send B 198.51.78.9 V3 "user@live2.bypass.test=continue" live2.bypass.test
+logged B V3 live2.bypass.test "client=198.51.78.9 verdict=bypass action=tag $B"
+pass "witness: 198.51.77.0/24 connected to the primary through A ($ukey, TTL $wttl s); B excused that network (tried-better-mx), tagged 198.51.78.0/24"
+
+dkey="down:127.0.0.22%20$PROBE_PORT"	# A found down.bypass.test down
+dpttl=$(redis_cli PTTL "$PREFIX$dkey")
+[ "$dpttl" -gt 1700000 ] && [ "$dpttl" -le 1800000 ] || { redis_cli KEYS '*down*' >&2; fail "$dkey: PTTL $dpttl, expected RecentDownWindow 1800 s"; }
+upkey="down:127.0.0.21%20$PROBE_PORT"
+redis_cli SET "$PREFIX$upkey" "$(ms)" PX 60000 >/dev/null	# another milter saw up.bypass.test down
+send B 198.51.99.9 V4 "user@live2.bypass.test=continue" -
+logged B V4 live2.bypass.test "client=198.51.99.9 verdict=backup action=accept rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-recently-down"
+"$MILTER" -c "$T/b.conf" -t live2.bypass.test -a 127.0.0.30 -C 198.51.77.50 >"$T/t1.out" 2>"$T/t1.err"
+"$MILTER" -c "$T/b.conf" -t live2.bypass.test -a 127.0.0.30 -C 192.0.2.200 >"$T/t2.out" 2>"$T/t2.err"
+redis_cli DEL "$PREFIX$upkey" >/dev/null
+"$MILTER" -c "$T/b.conf" -t live2.bypass.test -a 127.0.0.30 -C 192.0.2.200 >"$T/t3.out" 2>"$T/t3.err"
+grep -qE '^witness: 198\.51\.77\.0/24 reached 127\.0\.0\.21 [0-9]+ s ago \(WitnessWindow 600\)$' "$T/t1.out" \
+	&& grep -qx 'reason: tried-better-mx' "$T/t1.out" && grep -qx 'verdict: backup' "$T/t1.out" \
+	&& grep -qE "^recent-down: 127\.0\.0\.21 $PROBE_PORT was down [0-9]+ s ago \(RecentDownWindow 1800\)$" "$T/t2.out" \
+	&& grep -qx 'witness: none (192.0.2.0/24 reached no better MX within WitnessWindow 600)' "$T/t2.out" \
+	&& grep -qx 'reason: better-mx-recently-down' "$T/t2.out" && grep -qx 'verdict: backup' "$T/t2.out" \
+	&& grep -q '^recent-down: none ' "$T/t3.out" && grep -qx 'verdict: bypass' "$T/t3.out" \
+	|| { cat "$T"/t[123].out "$T"/t[123].err; fail "-t -C: the pool's evidence"; }
+totals B
+want "$TOTALS" tried-better-mx 1 "B"
+want "$TOTALS" recently-down 1 "B"
+pass "outage history: A kept $dkey (PTTL $dpttl ms); another milter's down:127.0.0.21 excused a sender through B (better-mx-recently-down); -t -C shows both, then bypass once it is gone"
+
 # 4. Redis killed while recipients keep coming, then back.
 [ "$(metric mxbypass_store_up)" = 1 ] && [ "$(metric mxbypass_store_down_total)" = 0 ] \
 	|| fail "StatsFile before the kill: store_up $(metric mxbypass_store_up), down_total $(metric mxbypass_store_down_total)"
@@ -350,9 +392,10 @@ case $why in
 *"retry: no answer within RedisTimeout"*)
 	# this decision found Redis silent: it waited RedisTimeout, not less
 	[ "$slow" -ge $((TIMEOUT - 20)) ] || fail "slow Redis: answered after $slow ms, before RedisTimeout?" ;;
-*"counters: no answer within RedisTimeout"*|*"PING: no answer within RedisTimeout"*)
-	# the counter push, or a connection opened because the only one was
-	# busy (by the decision or by the push), found Redis silent first
+*"counters: no answer within RedisTimeout"*|*"PING: no answer within RedisTimeout"*|*"witness: no answer within RedisTimeout"*)
+	# the counter push, the connection's witness, or a connection
+	# opened because the only one was busy (by the decision or by the
+	# push), found Redis silent first
 	echo "# (found silent by: ${why#*(})" ;;
 *) fail "slow Redis: A says [$why], expected no answer within RedisTimeout" ;;
 esac

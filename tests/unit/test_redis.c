@@ -720,6 +720,67 @@ static void test_unreachable_at_start(void **state)
 	assert_non_null(strstr(capture_stop(), "store: redis 127.0.0.1:6379 is away (connect: "));
 }
 
+/* The evidence is shared through Redis: witnesses and the last time an
+ * address was down go to the pool at once, and what the local copy does
+ * not know comes from it; a record past its window does not count. */
+static void test_evidence_shared(void **state)
+{
+	struct fixture *fx = *state;
+	const char *mine[] = { "198.51.100.10", "2001:db8::10" };
+	const char *keys[] = { "192.0.2.3 25", "192.0.2.4 25" };
+	uint64_t now = wall_ms(), t;
+	struct store_evidence e;
+	char val[64];
+	long long ttl;
+	bool up;
+
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
+	/* this milter's witness, for the pool */
+	store_witness_put(fx->store, "192.0.2.0/24", mine, 2, 600);
+	assert_true(server_get("mxbypass:witness:192.0.2.0/24:198.51.100.10", val, sizeof(val),
+			       &ttl));
+	t = strtoull(val, NULL, 10);
+	assert_true(t >= now && t < now + 5000);
+	assert_true(ttl == 600 * 1000LL);
+	assert_true(server_get("mxbypass:witness:192.0.2.0/24:2001%3adb8%3a%3a10", val, sizeof(val),
+			       &ttl));
+	/* another milter's witness */
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)(now - 5000));
+	server_set("mxbypass:witness:203.0.113.0/24:2001%3adb8%3a%3a10", val, 600 * 1000LL);
+	store_evidence(fx->store, "203.0.113.0/24", mine, 2, NULL, 0, 600, 1800, &e);
+	assert_true(e.witness_ms == now - 5000);
+	assert_int_equal(e.witness_addr, 1);
+	assert_int_equal(server_saw("GET mxbypass:witness:203.0.113.0/24:198.51.100.10"), 1);
+	/* one older than the window of the question */
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)(now - 700 * 1000));
+	server_set("mxbypass:witness:203.0.114.0/24:198.51.100.10", val, 600 * 1000LL);
+	store_evidence(fx->store, "203.0.114.0/24", mine, 2, NULL, 0, 600, 1800, &e);
+	assert_true(e.witness_ms == 0);
+
+	/* a down result leaves the time it was down, for RecentDownWindow */
+	assert_int_equal(store_probe_get(fx->store, keys[0], 0, 0, &up), CACHE_LEAD);
+	store_probe_put(fx->store, keys[0], false, 60, 1800);
+	assert_true(server_get("mxbypass:down:192.0.2.3%2025", val, sizeof(val), &ttl));
+	assert_true(strtoull(val, NULL, 10) >= now);
+	assert_true(ttl == 1800 * 1000LL);
+	/* another milter saw 192.0.2.4 down */
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)(now - 60000));
+	server_set("mxbypass:down:192.0.2.4%2025", val, 1800 * 1000LL);
+	store_evidence(fx->store, "203.0.115.0/24", NULL, 0, keys + 1, 1, 600, 1800, &e);
+	assert_true(e.down_ms == now - 60000);
+	assert_int_equal(e.down_key, 0);
+	assert_int_equal(locals(fx), 0);
+	assert_int_equal(downs(fx), 0);
+
+	/* nonsense in a record: the store counts as away, the answer is local */
+	server_set("mxbypass:witness:203.0.116.0/24:198.51.100.10", "soon", 600 * 1000LL);
+	capture_start();
+	store_evidence(fx->store, "203.0.116.0/24", mine, 1, NULL, 0, 600, 1800, &e);
+	assert_true(e.witness_ms == 0);
+	assert_int_equal(downs(fx), 1);
+	assert_non_null(strstr(capture_stop(), "is away (evidence"));
+}
+
 /* Back after the backoff: redis.c's own thread reconnects (not a mail
  * thread), and from then on the operations go to Redis again. */
 static void test_reconnect_after_backoff(void **state)
@@ -1104,6 +1165,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreachable_at_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect_after_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_pushed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_failures_one_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_refused, setup, teardown),

@@ -312,6 +312,48 @@ static void test_probe(void **state)
 	drop(pttl);
 }
 
+/* -------------------------------------------------- time records */
+
+struct time_case {
+	const char *name;
+	struct resp get;
+	bool ok, found;
+	uint64_t ms;
+};
+
+static const struct time_case time_cases[] = {
+	{ "time: a witness", R("$13\r\n1700000000123\r\n"), true, true, 1700000000123ULL },
+	{ "time: none (nil)", R("$-1\r\n"), true, false, 0 },
+	{ "time: zero is a time", R("$1\r\n0\r\n"), true, true, 0 },
+	{ "time: 19 digits", R("$19\r\n9999999999999999999\r\n"), true, true,
+	  9999999999999999999ULL },
+	{ "time: 20 digits", R("$20\r\n10000000000000000000\r\n"), false, false, 0 },
+	{ "time: signed", R("$3\r\n-17\r\n"), false, false, 0 },
+	{ "time: a word", R("$4\r\nsoon\r\n"), false, false, 0 },
+	{ "time: empty", R("$0\r\n\r\n"), false, false, 0 },
+	{ "time: integer reply", R(":1700000000123\r\n"), false, false, 0 },
+	{ "time: status", R("+1700000000123\r\n"), false, false, 0 },
+	{ "time: error", R("-ERR no\r\n"), false, false, 0 },
+	{ "time: array", R("*1\r\n$1\r\n1\r\n"), false, false, 0 },
+	{ "time: no reply", NONE, false, false, 0 },
+};
+
+static void test_time(void **state)
+{
+	const struct time_case *c = *state;
+	redisReply *get = parse_r(c->get);
+	bool found = !c->found;
+	uint64_t ms = SENTINEL;
+
+	assert_int_equal(reply_time(get, &found, &ms), c->ok);
+	if (c->ok) {
+		assert_int_equal(found, c->found);
+		if (c->found)
+			assert_true(ms == c->ms);
+	}
+	drop(get);
+}
+
 /* ---------------------------------------------------------- counters */
 
 /* A NULL name (a counter without a word) is never matched. */
@@ -636,6 +678,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_number_exact_buffer);
 	CASES(retry_cases, test_retry_first);
 	CASES(probe_cases, test_probe);
+	CASES(time_cases, test_time);
 	CASES(counters_cases, test_counters);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_counters_no_names);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_counters_null_elements);
