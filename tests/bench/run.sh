@@ -18,6 +18,12 @@
 #      domains (default CacheSize), then after 100,000 distinct client
 #      networks (retry memory, top lists)
 #   5. added RCPT latency, warm, one session, from the client's side
+#   6. the witness on a primary: RCPT time of mail for which this host is
+#      the primary, StateBackend redis, WitnessWindow 600 (every
+#      connection written to Redis at connect) against 0, alternated
+#
+# Section 1 also gives each milter's CPU time (user + system, from
+# /proc) per 1000 messages.
 #
 # Knobs: BENCH_MESSAGES (5000), BENCH_SESSIONS (20), BENCH_ROUNDS (3),
 # BENCH_RETRY_MESSAGES (half of BENCH_MESSAGES, for 1b), BENCH_DOMAINS
@@ -95,6 +101,7 @@ if [ -n "$REDIS" ]; then
 	grep -q "store: redis .*: sharing" "$T/redis-milter.log" || fail "the redis milter is not sharing"
 fi
 (umask 0; exec "$B/noop_milter" "unix:$T/noop.sock") 2>>"$T/noop.log" &
+NOOP_PID=$!
 PIDS="$PIDS $!"
 DELAY_PORT=$(random_port)
 python3 "$BS/dnsdelay.py" "$DELAY_PORT" "$NSD_PORT" "$DNS_DELAY" 2>>"$T/dnsdelay.log" &
@@ -117,14 +124,25 @@ done
 
 # drained NAME - the instance's queue is empty
 drained() { [ -z "$(find "$(pf_dir "$1")/spool/"{incoming,active,deferred,maildrop} -type f 2>/dev/null | head -n 1)" ]; }
-# source NAME [MESSAGES] - smtp-source into an instance: messages per second
+# cpu_ticks PID - user + system time of a process, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+# source NAME [MESSAGES] - smtp-source into an instance: messages per second;
+# with CPU_FILE set, the CPU seconds per 1000 messages of the instance's
+# milter (CPUPID) go to CPU_FILE.NAME
 source_rate() {
-	local t0 t1 m=${2:-$MESSAGES}
+	local t0 t1 c0 c1 m=${2:-$MESSAGES} pid=${CPUPID[$1]:-}
+	[ -z "$pid" ] || c0=$(cpu_ticks "$pid")
 	t0=$(date +%s%N)
 	smtp-source -s "$SESSIONS" -m "$m" -l 512 -f bench@client.test -t user@live.bypass.test \
 		"${ADDR[$1]}" >>"$T/source.log" 2>&1 || fail "smtp-source into $1 failed"
 	t1=$(date +%s%N)
 	wait_secs 120 drained "$1" || fail "$1: the queue did not drain"
+	if [ -n "$pid" ] && [ -n "${CPU_FILE:-}" ]; then
+		c1=$(cpu_ticks "$pid")
+		awk -v c=$((c1 - c0)) -v t="$TICK" -v m="$m" 'BEGIN { printf "%.3f\n", c / t / m * 1000 }' \
+			>>"$CPU_FILE.$1"
+	fi
 	awk -v m="$m" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", m / (ns / 1e9) }'
 }
 # order R NAME... - the names, the last two swapped in even rounds (the
@@ -174,17 +192,26 @@ echo
 echo "== 1. end to end, warm cache: $MESSAGES messages, $SESSIONS sessions, $ROUNDS rounds alternated"
 [ -n "$REDIS" ] || echo "   (no redis-server, or a build without hiredis: StateBackend redis left out)"
 declare -A RATES=([none]= [noop]= [mxbypass]= [redis]=)
+declare -A CPUPID=([noop]=$NOOP_PID [mxbypass]=$MILTER_PID [redis]=${RMILTER_PID:-})
 [ -z "$REDIS" ] || redis_cli CONFIG RESETSTAT >/dev/null
+CPU_FILE="$T/cpu"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for name in $(order "$r" "${E2E[@]}"); do
 		RATES[$name]="${RATES[$name]} $(source_rate "$name")"
 	done
 	round_line "$r" "${E2E[@]}"
 done
+CPU_FILE=""
 none=$(median ${RATES[none]}); noop=$(median ${RATES[noop]}); mxb=$(median ${RATES[mxbypass]})
 printf '   %-28s %8s msg/s\n' "no milter" "$none" "no-op milter" "$noop" "mxbypass-milter (tag)" "$mxb"
 [ -z "$REDIS" ] || printf '   %-28s %8s msg/s\n' "mxbypass-milter (tag, redis)" "$(median ${RATES[redis]})"
-printf '   mxbypass/no-op      %s   (target >= 0.95)\n' "$(ratio "$mxb" "$noop")"
+printf '   mxbypass/no-op      %s   (target >= 0.95; per round %s)\n' "$(ratio "$mxb" "$noop")" \
+	"$(per_round "${RATES[mxbypass]}" "${RATES[noop]}")"
+for name in noop mxbypass redis; do
+	[ -s "$T/cpu.$name" ] || continue
+	printf '   milter CPU per 1000 messages, %-9s median %s s (rounds: %s)\n' "$name:" \
+		"$(median $(cat "$T/cpu.$name"))" "$(tr '\n' ' ' <"$T/cpu.$name" | sed 's/ $//')"
+done
 printf '   mxbypass/no-milter  %s\n' "$(ratio "$mxb" "$none")"
 if [ -n "$REDIS" ]; then
 	printf '   redis/memory        %s   (target >= 0.95; per round %s)\n' \
@@ -342,5 +369,36 @@ decided=$(( $(log_count ': rcpt-domain=') - lines0 ))
 echo "   (mxbypass-milter decided $decided recipients here)"
 [ "$decided" -ge "$LATENCY" ] || fail "section 5: the milter decided $decided recipients, not $LATENCY"
 stop_milter
+
+printf 'WitnessWindow 600\n' >"$T/witness.conf"
+if [ -z "$REDIS" ] || ! "$MILTER" -n -c "$T/witness.conf" >/dev/null 2>&1; then
+	echo
+	echo "== 6. (left out: no Redis, or a build that has no WitnessWindow)"
+else
+	echo
+	echo "== 6. the witness on a primary: RCPT time, 1 session, this host the primary, StateBackend redis"
+	# every connection's witness is one Redis write at connect, owing the
+	# MTA no reply; the RCPT comes after EHLO and MAIL
+	declare -A WP50=([on]= [off]=)
+	w0=$(redis_cli INFO commandstats | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
+	for ((r = 1; r <= 2 * ROUNDS; r++)); do
+		for w in $(order "$r" on off); do
+			reconf "$conf.redis" "$RMILTER_PID" "$T/redis-milter.log" \
+				"WitnessWindow $([ "$w" = on ] && echo 600 || echo 0)"
+			line=$(python3 "$BS/smtpload.py" "${ADDR[redis]%:*}" "${ADDR[redis]##*:}" 1 \
+				$((LATENCY / 2)) user@primary.bypass.test)
+			[ "$(field "$line" failed)" = 0 ] || fail "section 6 ($w): $line"
+			WP50[$w]="${WP50[$w]} $(field "$line" rcpt-p50-ms)"
+			wait_secs 120 drained redis || fail "redis: the queue did not drain"
+		done
+	done
+	w1=$(redis_cli INFO commandstats | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
+	on=$(median ${WP50[on]}); off=$(median ${WP50[off]})
+	printf '   RCPT p50, witness on (WitnessWindow 600): %s ms (rounds:%s)\n' "$on" "${WP50[on]}"
+	printf '   RCPT p50, witness off (WitnessWindow 0):  %s ms (rounds:%s)\n' "$off" "${WP50[off]}"
+	awk -v a="$on" -v b="$off" 'BEGIN { printf "   the witness adds p50 %+.3f ms\n", a - b }'
+	echo "   (Redis SETs meanwhile: $((w1 - w0)), for $((ROUNDS * LATENCY / 2)) connections with the witness on)"
+	grep -c 'verdict=primary' "$T/redis-milter.log" | sed 's/^/   primary verdicts logged: /'
+fi
 echo
 echo "== done"

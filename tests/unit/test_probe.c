@@ -2,7 +2,8 @@
  * test_probe - the SMTP greeting parser of the probes: a 220 greeting,
  * complete or multi-line, takes mail; anything else does not; a greeting
  * still arriving is partial. And probe_better with results already in the
- * store: a better MX known up settles the verdict without a probe.
+ * store: a better MX known up settles the verdict without a probe, unless
+ * the "up" is older than ProbeConfirm: then it is probed again.
  */
 
 #include "autoconfig.h"
@@ -16,6 +17,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "mxset.h"
@@ -157,9 +162,88 @@ static void test_known_down_settles(void **state)
 	free(m);
 }
 
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+/* closed_port - a loopback port nothing listens on (refused at once) */
+static unsigned closed_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+struct confirm_case {
+	const char *name;
+	unsigned confirm_s;		/* ProbeConfirm */
+	unsigned age_s;			/* of the "up" in the store */
+	enum probe_state want;
+	bool probed;
+};
+
+static const struct confirm_case confirm_cases[] = {
+	{ "confirm: an up 40 s old, ProbeConfirm 30: probed again, down now", 30, 40, PROBE_DOWN,
+	  true },
+	{ "confirm: an up 10 s old, ProbeConfirm 30: taken", 30, 10, PROBE_UP, false },
+	{ "confirm: ProbeConfirm 0: an up 250 s old is taken", 0, 250, PROBE_UP, false },
+};
+
+/* A bypass must not rest on an old "up": with the primary gone since the
+ * last probe, the confirmation finds it down (and leaves its outage for
+ * RecentDownWindow). */
+static void test_confirm(void **state)
+{
+	const struct confirm_case *c = *state;
+	static const unsigned prefs[] = { 10, 20 };
+	static const char *const addrs[] = { "127.0.0.1", "192.0.2.3" };
+	struct config cfg = { .probe_timeout_ms = 1000, .probe_banner = true, .probe_ttl_up = 300,
+			      .probe_ttl_down = 60, .probe_confirm = c->confirm_s,
+			      .recent_down_window = 1800 };
+	struct store *store;
+	struct prober *p;
+	struct mxset *m = mxset_of(2, prefs, addrs);
+	struct mx_rank rank = { .has_self = true, .rank = 20, .lowest = 10, .self = { [1] = true } };
+	enum probe_state states[MX_MAX_ENTRIES] = { PROBE_NONE };
+	uint64_t probes = stats_get(STAT_PROBES), confirms = stats_get(STAT_PROBE_CONFIRMS);
+	struct store_evidence e;
+	const char *keys[1];
+	char key[64];
+	bool up;
+
+	fake_now = 1700000000000ULL;
+	assert_non_null(store = store_new_memory(100, 100, fake_clock));
+	assert_non_null(p = prober_new(store, 4));
+	cfg.probe_port = closed_port();
+	snprintf(key, sizeof(key), "127.0.0.1 %u", cfg.probe_port);
+	keys[0] = key;
+	assert_int_equal(store_probe_get(store, key, 0, 0, &up), CACHE_LEAD);
+	store_probe_put(store, key, true, 300, 1800);
+	fake_now += (uint64_t)c->age_s * 1000;
+	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
+	assert_int_equal(states[0], c->want);
+	assert_int_equal(stats_get(STAT_PROBES) - probes, c->probed ? 1 : 0);
+	assert_int_equal(stats_get(STAT_PROBE_CONFIRMS) - confirms, c->probed ? 1 : 0);
+	store_evidence(store, "203.0.113.0/24", NULL, 0, keys, 1, 600, 1800, &e);
+	assert_true(e.down_ms == (c->probed ? fake_now : 0));
+	prober_free(p);
+	store_free(store);
+	free(m);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 3];
+	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 3
+				+ sizeof(confirm_cases) / sizeof(confirm_cases[0])];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -168,5 +252,8 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bytewise);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_known_up_settles);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_known_down_settles);
+	for (size_t i = 0; i < sizeof(confirm_cases) / sizeof(confirm_cases[0]); i++)
+		tests[n++] = (struct CMUnitTest){ confirm_cases[i].name, test_confirm, NULL, NULL,
+						  (void *)&confirm_cases[i] };
 	return _cmocka_run_group_tests("probe", tests, n, NULL, NULL);
 }
