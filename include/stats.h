@@ -30,6 +30,7 @@ enum counter {
 	STAT_TRIED_BETTER,		/* bypass candidates excused: tried a better MX */
 	STAT_RECENTLY_DOWN,		/* ... excused: a better MX was down lately */
 	STAT_PROBE_CONFIRMS,		/* probes repeated before a bypass (ProbeConfirm) */
+	STAT_WENT_DOWN,			/* ... that found the better MX down since */
 	STAT_WITNESSES,			/* connections recorded as witnesses */
 	STAT_COUNT
 };

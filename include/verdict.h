@@ -28,6 +28,8 @@ enum probe_state {
 	PROBE_UNKNOWN,		/* the recipient's deadline cut the probe short, or
 				 * the address lookup failed (a probe's own
 				 * ProbeTimeout is PROBE_DOWN) */
+	PROBE_WENT_DOWN,	/* down, found so when an "up" older than
+				 * ProbeConfirm was probed again */
 };
 
 struct verdict_facts {

@@ -21,6 +21,7 @@
 #include "autoconfig.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,7 +38,7 @@
 
 static const char *const probe_words[] = {
 	[PROBE_NONE] = "none", [PROBE_DOWN] = "down", [PROBE_UP] = "up",
-	[PROBE_UNKNOWN] = "unknown",
+	[PROBE_UNKNOWN] = "unknown", [PROBE_WENT_DOWN] = "went-down",
 };
 
 /* print_entry - one MX entry: preference, host, addresses, self, probe */
@@ -80,6 +81,15 @@ static uint64_t ago_s(struct services *s, uint64_t at_ms)
 	return now > at_ms ? (now - at_ms) / 1000 : 0;
 }
 
+/* went_down_any - a better MX was up at its last probe, down now */
+static bool went_down_any(const struct decision *d)
+{
+	for (size_t i = 0; i < d->mx->n && d->mx->v[i].pref < d->rank.rank; i++)
+		if (d->probes[i] == PROBE_WENT_DOWN)
+			return true;
+	return false;
+}
+
 /* print_evidence - what the witnesses and the outage history say for a
  * backup delivery from this client (asked for the display when the
  * verdict did not need it) */
@@ -106,6 +116,11 @@ static void print_evidence(const struct config *cfg, struct services *s,
 	else
 		printf("witness: none (%s reached no better MX within WitnessWindow %u)\n", net,
 		       cfg->witness_window);
+	if (cfg->probe_confirm == 0)
+		printf("confirm: off (ProbeConfirm 0)\n");
+	else
+		printf("confirm: a bypass rests on an \"up\" no older than ProbeConfirm %u s%s\n",
+		       cfg->probe_confirm, went_down_any(d) ? "; one went down since its last probe" : "");
 	if (cfg->recent_down_window == 0)
 		printf("recent-down: off (RecentDownWindow 0)\n");
 	else if (d->evidence.down_ms != 0)

@@ -79,6 +79,17 @@ void services_caches(struct services *s, struct stats_caches *out)
 	};
 }
 
+/* went_down - a better MX was up at its last probe and down at the
+ * confirmation before accusing */
+static bool went_down(const struct mxset *m, const struct mx_rank *rank,
+		      const enum probe_state *probes)
+{
+	for (size_t i = 0; m != NULL && i < m->n && m->v[i].pref < rank->rank; i++)
+		if (probes[i] == PROBE_WENT_DOWN)
+			return true;
+	return false;
+}
+
 /* decide - the verdict for one recipient domain */
 void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
 	    const struct decision_input *in, struct decision *out)
@@ -124,6 +135,9 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 			probe_better(s->prober, cfg, out->mx, &out->rank, in->deadline_ms, out->probes);
 	}
 	verdict_decide(&f, &out->result);
+	if (out->result.verdict == VERDICT_BACKUP && out->result.reachable < 0
+	    && went_down(out->mx, &out->rank, out->probes))
+		stats_add(STAT_WENT_DOWN);	/* the confirmation spared the sender */
 	if (out->result.verdict != VERDICT_BYPASS)
 		return;
 	/* before accusing: did the sender have a reason to come here */

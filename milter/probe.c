@@ -296,7 +296,7 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 	struct attempt *at = NULL;	/* made when a probe must be sent: a warm
 					 * decision allocates nothing */
 	struct { size_t entry; char key[NETADDR_STRLEN + 8]; } waits[PROBE_MAX_ADDRS];
-	bool unknown[MX_MAX_ENTRIES] = { false };
+	bool unknown[MX_MAX_ENTRIES] = { false }, went[MX_MAX_ENTRIES] = { false };
 	size_t better = 0, n = 0, nw = 0, budget = PROBE_MAX_ADDRS;
 	int up = -1;
 	/* a bypass must rest on a result no older than ProbeConfirm */
@@ -346,8 +346,10 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 			budget--;
 			probe_key(key, sizeof(key), &e->addrs[j], cfg->probe_port);
 			if (fresh > 0 && store_probe_known(p->results, key, 0, &is_up) && is_up
-			    && !store_probe_known(p->results, key, fresh, &is_up))
+			    && !store_probe_known(p->results, key, fresh, &is_up)) {
 				stats_add(STAT_PROBE_CONFIRMS);	/* up, but too long ago */
+				went[i] = true;
+			}
 			switch (store_probe_get(p->results, key, 0, fresh, &is_up)) {
 			case CACHE_HIT:
 				if (is_up)
@@ -418,4 +420,6 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 	for (size_t i = 0; i < better; i++)
 		if (states[i] == PROBE_DOWN && unknown[i])
 			states[i] = PROBE_UNKNOWN;
+		else if (states[i] == PROBE_DOWN && went[i])
+			states[i] = PROBE_WENT_DOWN;
 }

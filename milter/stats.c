@@ -95,12 +95,13 @@ static const char *const counter_names[STAT_COUNT] = {
 	[STAT_TRIED_BETTER] = "tried-better-mx",
 	[STAT_RECENTLY_DOWN] = "recently-down",
 	[STAT_PROBE_CONFIRMS] = "probe-confirms",
+	[STAT_WENT_DOWN] = "went-down",
 	[STAT_WITNESSES] = "witnesses",
 };
 
 /* The evidence that excused bypass candidates, after the caches' words. */
 static const enum counter evidence_order[] = {
-	STAT_TRIED_BETTER, STAT_RECENTLY_DOWN, STAT_PROBE_CONFIRMS, STAT_WITNESSES,
+	STAT_TRIED_BETTER, STAT_RECENTLY_DOWN, STAT_WENT_DOWN, STAT_PROBE_CONFIRMS, STAT_WITNESSES,
 };
 
 /* stats_counter_name - the word of a counter */
@@ -310,6 +311,8 @@ int stats_write_prometheus(FILE *f, const struct stats_span *t, uint64_t start_t
 		t->c[STAT_TRIED_BETTER]);
 	fprintf(f, "mxbypass_evidence_total{evidence=\"better-mx-recently-down\"} %" PRIu64 "\n",
 		t->c[STAT_RECENTLY_DOWN]);
+	fprintf(f, "mxbypass_evidence_total{evidence=\"better-mx-went-down\"} %" PRIu64 "\n",
+		t->c[STAT_WENT_DOWN]);
 	family(f, "mxbypass_probe_confirms_total", "counter",
 	       "Probes repeated before a bypass verdict because the result was older than ProbeConfirm.");
 	fprintf(f, "mxbypass_probe_confirms_total %" PRIu64 "\n", t->c[STAT_PROBE_CONFIRMS]);

@@ -24,6 +24,8 @@
  *	bypass	  a better MX is reachable and nothing excuses the sender:
  *		  it skipped a primary it never tried
  *	backup	  no better MX is reachable: a legitimate backup delivery
+ *		  (better-mx-went-down when one was up at the last probe but
+ *		  the confirmation before accusing found it down)
  */
 
 #include "autoconfig.h"
@@ -65,7 +67,7 @@ void verdict_decide(const struct verdict_facts *f, struct verdict_result *out)
 {
 	const struct mxset *mx = f->mx;
 	const struct mx_rank *rank = f->rank;
-	bool unknown = false;
+	bool unknown = false, went_down = false;
 
 	out->via = out->reachable = -1;
 	if (!f->domain_listed)
@@ -100,8 +102,11 @@ void verdict_decide(const struct verdict_facts *f, struct verdict_result *out)
 			return set(out, VERDICT_BYPASS, "better-mx-reachable");
 		}
 		unknown |= p == PROBE_UNKNOWN;
+		went_down |= p == PROBE_WENT_DOWN;
 	}
 	if (unknown)
 		return set(out, VERDICT_ERROR, "probe-unfinished");
+	if (went_down)
+		return set(out, VERDICT_BACKUP, "better-mx-went-down");
 	return set(out, VERDICT_BACKUP, "better-mx-unreachable");
 }

@@ -192,8 +192,8 @@ struct confirm_case {
 };
 
 static const struct confirm_case confirm_cases[] = {
-	{ "confirm: an up 40 s old, ProbeConfirm 30: probed again, down now", 30, 40, PROBE_DOWN,
-	  true },
+	{ "confirm: an up 40 s old, ProbeConfirm 30: probed again, gone down", 30, 40,
+	  PROBE_WENT_DOWN, true },
 	{ "confirm: an up 10 s old, ProbeConfirm 30: taken", 30, 10, PROBE_UP, false },
 	{ "confirm: ProbeConfirm 0: an up 250 s old is taken", 0, 250, PROBE_UP, false },
 };

@@ -139,7 +139,7 @@ static void test_line_format(void **state)
 		"top-clients=198.51.100.0/24:402,2001:db8::/64:77 top-domains=example.org:751 "
 		"logged=110 dns-joins=1 dns-evictions=2 dns-cached=5 probe-joins=3 "
 		"probe-evictions=4 probe-cached=6 "
-		"tried-better-mx=120 recently-down=121 probe-confirms=122 witnesses=123");
+		"tried-better-mx=120 recently-down=121 went-down=123 probe-confirms=122 witnesses=124");
 	s.nclients = s.ndomains = 0;
 	stats_format(line, sizeof(line), "interval=1", &s);
 	assert_non_null(strstr(line, " top-clients=- top-domains=- "));
@@ -222,9 +222,9 @@ static void test_prometheus_parses(void **state)
 	char *text;
 
 	(void)state;
-	/* 6 verdicts, 5 actions, 2 lookups, 1 probes, 2 results, 2 evidence,
+	/* 6 verdicts, 5 actions, 2 lookups, 1 probes, 2 results, 3 evidence,
 	 * 1 confirms, 1 witnesses, 2+2+2 cache, 2 clients, 1 domain, start time */
-	assert_int_equal(parse(&s, &text), 30);
+	assert_int_equal(parse(&s, &text), 31);
 	assert_non_null(strstr(text, "\nmxbypass_rcpt_total{verdict=\"bypass\"} 106\n"));
 	assert_non_null(strstr(text, "\nmxbypass_action_total{action=\"retry-accept\"} 111\n"));
 	assert_non_null(strstr(text, "\nmxbypass_dns_lookups_total{result=\"miss\"} 113\n"));
@@ -235,7 +235,9 @@ static void test_prometheus_parses(void **state)
 	assert_non_null(strstr(text,
 			       "\nmxbypass_evidence_total{evidence=\"better-mx-recently-down\"} 121\n"));
 	assert_non_null(strstr(text, "\nmxbypass_probe_confirms_total 122\n"));
-	assert_non_null(strstr(text, "\nmxbypass_witnesses_total 123\n"));
+	assert_non_null(strstr(text,
+			       "\nmxbypass_evidence_total{evidence=\"better-mx-went-down\"} 123\n"));
+	assert_non_null(strstr(text, "\nmxbypass_witnesses_total 124\n"));
 	free(text);
 }
 
@@ -247,7 +249,7 @@ static void test_prometheus_escapes(void **state)
 
 	(void)state;
 	snprintf(s.domains[0].key, TOPK_KEYMAX, "a\"b\\c\nd");
-	assert_int_equal(parse(&s, &text), 30);
+	assert_int_equal(parse(&s, &text), 31);
 	assert_non_null(strstr(text, "{domain=\"a\\\"b\\\\c\\nd\"} 751\n"));
 	free(text);
 }

@@ -16,7 +16,8 @@
  * interfaces, used when local is unknown). Nothing: this host is not known
  * by any of them.
  *
- * Probes: one letter per entry, u(p) d(own) -(none) ?(unknown), '.' for an
+ * Probes: one letter per entry, u(p) d(own) -(none) ?(unknown), w(ent down:
+ * up at the last probe, down at the confirmation), '.' for an
  * entry that is not better (self or worse). Only better entries may be read:
  * '.' is stored as up, so a verdict that read one would show it.
  * NULL: the probes pointer itself is NULL.
@@ -333,6 +334,24 @@ static const struct verdict_case cases[] = {
 	  LISTED | WITNESS,
 	  "..", VERDICT_NOT_MX, "not-listed", NONE, NONE },
 
+	/* the confirmation before accusing */
+	{ "better MX up at the last probe, down at the confirmation: backup better-mx-went-down",
+	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
+	  LISTED,
+	  "w.", VERDICT_BACKUP, "better-mx-went-down", 1, NONE },
+	{ "one better MX went down, another down all along: better-mx-went-down",
+	  "10 mx1 192.0.2.10; 15 mx2 192.0.2.20; 20 mx3 192.0.2.30", MX_FOUND,
+	  "local=192.0.2.30", "203.0.113.5", LISTED,
+	  "dw.", VERDICT_BACKUP, "better-mx-went-down", 2, NONE },
+	{ "one better MX went down, another up: bypass with the up one",
+	  "10 mx1 192.0.2.10; 15 mx2 192.0.2.20; 20 mx3 192.0.2.30", MX_FOUND,
+	  "local=192.0.2.30", "203.0.113.5", LISTED,
+	  "wu.", VERDICT_BYPASS, "better-mx-reachable", 2, 1 },
+	{ "one better MX went down, another unknown: error",
+	  "10 mx1 192.0.2.10; 15 mx2 192.0.2.20; 20 mx3 192.0.2.30", MX_FOUND,
+	  "local=192.0.2.30", "203.0.113.5", LISTED,
+	  "w?.", VERDICT_ERROR, "probe-unfinished", 2, NONE },
+
 	/* probes not finished */
 	{ "better MX unknown, none up: error probe-unfinished",
 	  "10 mx1 192.0.2.10; 20 mx2 192.0.2.20", MX_FOUND, "local=192.0.2.20", "203.0.113.5",
@@ -503,6 +522,7 @@ static bool probes_build(struct scenario *s, const char *letters)
 		case 'd': s->probes[i] = PROBE_DOWN; break;
 		case '-': s->probes[i] = PROBE_NONE; break;
 		case '?': s->probes[i] = PROBE_UNKNOWN; break;
+		case 'w': s->probes[i] = PROBE_WENT_DOWN; break;
 		case '.': s->probes[i] = PROBE_UP; break;	/* not better: never read */
 		default: return bad(s, "probe letter", letters);
 		}
