@@ -369,50 +369,46 @@ bool redis_probe_put(struct redis *r, const char *key, bool up, uint64_t ttl_ms,
 	return finish(r, c, ok, n, rep, "probe");
 }
 
-/* redis_times_put - time records (witnesses), kept expire_s, in one round trip */
+/* times - time records in one round trip: written (kept expire_s) when out
+ * is NULL, else read into out (0 where there is none) */
+static bool times(struct redis *r, const char *const *keys, size_t n, uint64_t now_ms,
+		  unsigned expire_s, uint64_t *out, const char *what)
+{
+	redisContext *c;
+	redisReply *rep[REDIS_TIMES_MAX];
+	bool ok = true, found;
+
+	if (n == 0)
+		return true;
+	if (n > REDIS_TIMES_MAX || (c = take(r)) == NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (out == NULL)
+			redisAppendCommand(c, "SET %s%s %" PRIu64 " EX %u", r->prefix, keys[i],
+					   now_ms, expire_s > 0 ? expire_s : 1);
+		else
+			redisAppendCommand(c, "GET %s%s", r->prefix, keys[i]);
+	if (!replies(c, n, rep))
+		return finish(r, c, false, 0, rep, what);
+	for (size_t i = 0; i < n && ok; i++)
+		if (out == NULL)
+			ok = reply_status(rep[i], "OK");
+		else if ((ok = reply_time(rep[i], &found, &out[i])) && !found)
+			out[i] = 0;
+	return finish(r, c, ok, n, rep, what);
+}
+
+/* redis_times_put - time records (witnesses), kept expire_s */
 bool redis_times_put(struct redis *r, const char *const *keys, size_t n, uint64_t now_ms,
 		     unsigned expire_s)
 {
-	redisContext *c;
-	redisReply *rep[REDIS_TIMES_MAX];
-	bool ok = true;
-
-	if (n == 0)
-		return true;
-	if (n > REDIS_TIMES_MAX || (c = take(r)) == NULL)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		redisAppendCommand(c, "SET %s%s %" PRIu64 " EX %u", r->prefix, keys[i], now_ms,
-				   expire_s > 0 ? expire_s : 1);
-	if (!replies(c, n, rep))
-		return finish(r, c, false, 0, rep, "witness");
-	for (size_t i = 0; i < n; i++)
-		ok = ok && reply_status(rep[i], "OK");
-	return finish(r, c, ok, n, rep, "witness");
+	return times(r, keys, n, now_ms, expire_s, NULL, "witness");
 }
 
-/* redis_times_get - time records, 0 where there is none, in one round trip */
+/* redis_times_get - time records (the evidence), 0 where there is none */
 bool redis_times_get(struct redis *r, const char *const *keys, size_t n, uint64_t *ms)
 {
-	redisContext *c;
-	redisReply *rep[REDIS_TIMES_MAX];
-	bool ok = true;
-
-	if (n == 0)
-		return true;
-	if (n > REDIS_TIMES_MAX || (c = take(r)) == NULL)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		redisAppendCommand(c, "GET %s%s", r->prefix, keys[i]);
-	if (!replies(c, n, rep))
-		return finish(r, c, false, 0, rep, "evidence");
-	for (size_t i = 0; i < n && ok; i++) {
-		bool found;
-		ok = reply_time(rep[i], &found, &ms[i]);
-		if (ok && !found)
-			ms[i] = 0;
-	}
-	return finish(r, c, ok, n, rep, "evidence");
+	return times(r, keys, n, 0, 0, ms, "evidence");
 }
 
 /* append_top - the heaviest clients or domains of this milter in the
