@@ -29,6 +29,8 @@ bool netaddr_parse(const char *s, struct netaddr *out);
 bool netaddr_from_sockaddr(const struct sockaddr *sa, struct netaddr *out);
 socklen_t netaddr_to_sockaddr(const struct netaddr *a, unsigned port, struct sockaddr_storage *ss);
 const char *netaddr_format(const struct netaddr *a, char *buf, size_t len);
+const char *netaddr_format_cut(const struct netaddr *a, char *buf, size_t len);
+const char *netaddr_append_uint(char *buf, size_t len, char sep, unsigned n);
 bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
 bool netaddr_is_wildcard(const struct netaddr *a);
 

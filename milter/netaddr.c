@@ -115,8 +115,62 @@ socklen_t netaddr_to_sockaddr(const struct netaddr *a, unsigned port, struct soc
 /* netaddr_format - text form of an address, "-" for none */
 const char *netaddr_format(const struct netaddr *a, char *buf, size_t len)
 {
+	/* IPv4 by hand: glibc's inet_ntop formats it with sprintf, and this
+	 * runs several times for every recipient */
+	if (a->family == AF_INET && len >= sizeof("255.255.255.255")) {
+		char *p = buf;
+		for (size_t i = 0; i < 4; i++) {
+			unsigned b = a->bytes[i];
+			if (i > 0)
+				*p++ = '.';
+			if (b >= 100)
+				*p++ = (char)('0' + b / 100);
+			if (b >= 10)
+				*p++ = (char)('0' + b / 10 % 10);
+			*p++ = (char)('0' + b % 10);
+		}
+		*p = '\0';
+		return buf;
+	}
 	if (a->family == 0 || inet_ntop(a->family, a->bytes, buf, (socklen_t)len) == NULL)
 		snprintf(buf, len, "-");
+	return buf;
+}
+
+/* netaddr_format_cut - netaddr_format into a buffer of any size, cut to fit */
+const char *netaddr_format_cut(const struct netaddr *a, char *buf, size_t len)
+{
+	char text[NETADDR_STRLEN];
+	size_t n;
+
+	if (len >= NETADDR_STRLEN)
+		return netaddr_format(a, buf, len);
+	if (len == 0)
+		return buf;
+	n = strlen(netaddr_format(a, text, sizeof(text)));
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* netaddr_append_uint - SEP and n in decimal after the text in buf, cut
+ * to len (the probe keys and the networks, without printf) */
+const char *netaddr_append_uint(char *buf, size_t len, char sep, unsigned n)
+{
+	char digits[12];
+	size_t used = strlen(buf), k = 0;
+
+	do
+		digits[k++] = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	if (used + 1 + k < len) {
+		buf[used++] = sep;
+		while (k > 0)
+			buf[used++] = digits[--k];
+		buf[used] = '\0';
+	}
 	return buf;
 }
 
@@ -218,10 +272,8 @@ bool cidr_match(const struct cidr *c, const struct netaddr *a)
 /* cidr_format - "addr/prefix" */
 const char *cidr_format(const struct cidr *c, char *buf, size_t len)
 {
-	char addr[NETADDR_STRLEN];
-
-	snprintf(buf, len, "%s/%u", netaddr_format(&c->addr, addr, sizeof(addr)), c->prefix);
-	return buf;
+	netaddr_format_cut(&c->addr, buf, len);
+	return netaddr_append_uint(buf, len, '/', c->prefix);
 }
 
 /* cidr_list_add - append one network; false when out of memory */

@@ -284,9 +284,8 @@ static int run(struct prober *p, const struct config *cfg, struct attempt *at, s
 /* probe_key - the store's key of an address and port */
 void probe_key(char *key, size_t len, const struct netaddr *a, unsigned port)
 {
-	char text[NETADDR_STRLEN];
-
-	snprintf(key, len, "%s %u", netaddr_format(a, text, sizeof(text)), port);
+	netaddr_format_cut(a, key, len);
+	netaddr_append_uint(key, len, ' ', port);
 }
 
 /* probe_better - the probe state of each MX entry better than the rank */

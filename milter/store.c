@@ -50,6 +50,7 @@
 #include "store.h"
 
 #define EVIDENCE_KEY_MAX 160	/* "witness:NETWORK:ADDRESS", "down:ADDRESS PORT" */
+#define WITNESS_REFRESH_MS 5000	/* a witness younger than this is not written again */
 
 struct store {
 	struct cache *retry;		/* key -> first tempfail, wall ms + 1 */
@@ -176,6 +177,13 @@ uint64_t store_now(const struct store *s)
 	return s->now();
 }
 
+/* key_safe - a byte a key keeps as it is: letters, digits and ".-_/[]" */
+static inline bool key_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		|| c == '.' || c == '-' || c == '_' || c == '/' || c == '[' || c == ']';
+}
+
 /* store_key - PREFIX KIND ":" A [":" B], bytes outside a safe set written
  * as %XX, cut at len; client and recipient data never make a key that
  * runs into another namespace or past STORE_KEY_MAX */
@@ -197,8 +205,7 @@ size_t store_key(char *buf, size_t len, const char *prefix, const char *kind,
 			buf[n++] = ':';
 		}
 		for (const unsigned char *p = (const unsigned char *)parts[i]; *p != '\0'; p++) {
-			bool safe = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-				|| (*p >= '0' && *p <= '9') || strchr(".-_/[]", *p) != NULL;
+			bool safe = key_safe(*p);
 			if (n + (safe ? 1 : 3) >= len)
 				goto full;	/* cut here: a cut key is a prefix of the whole */
 			if (safe) {
@@ -341,22 +348,31 @@ void store_probe_abandon(struct store *s, const char *key)
 /* store_witness_put - a client of network connected to each of addrs (the
  * addresses it reached: this host, as the MX records name it); kept
  * window_s, here and in the pool, so that a backup can tell that it tried
- * a better MX first */
+ * a better MX first. The time kept is at most WITNESS_REFRESH_MS older
+ * than the latest connection. */
 void store_witness_put(struct store *s, const char *network, const char *const *addrs,
 		       size_t n, unsigned window_s)
 {
 	char keys[STORE_WITNESS_MAX][EVIDENCE_KEY_MAX];
 	const char *pool[STORE_WITNESS_MAX];
 	uint64_t now = s->now();
+	size_t np = 0;
+	void *v;
 
 	if (n > STORE_WITNESS_MAX)
 		n = STORE_WITNESS_MAX;
 	for (size_t i = 0; i < n; i++) {
-		store_key(keys[i], sizeof(keys[i]), "", "witness", network, addrs[i]);
-		cache_set(s->witness, keys[i], time_pack(now), (uint64_t)window_s * 1000);
-		pool[i] = keys[i];
+		store_key(keys[np], sizeof(keys[np]), "", "witness", network, addrs[i]);
+		/* written a moment ago: the record stands (a busy network costs
+		 * the pool one write per WITNESS_REFRESH_MS, not one a connection) */
+		if (cache_peek(s->witness, keys[np], &v) && time_unpack(v) <= now
+		    && now - time_unpack(v) < WITNESS_REFRESH_MS)
+			continue;
+		cache_set(s->witness, keys[np], time_pack(now), (uint64_t)window_s * 1000);
+		pool[np] = keys[np];
+		np++;
 	}
-	if (s->redis != NULL && n > 0 && !redis_times_put(s->redis, pool, n, now, window_s))
+	if (s->redis != NULL && np > 0 && !redis_times_put(s->redis, pool, np, now, window_s))
 		stats_add(STAT_STORE_LOCAL);
 }
 

@@ -55,6 +55,39 @@ static void test_parse(void **state)
 	assert_string_equal(netaddr_format(&a, buf, sizeof(buf)), pc->formatted);
 }
 
+/* IPv4 is formatted by hand: every octet width, as inet_ntop writes it;
+ * a buffer too small for it is cut, never overrun; the helpers that
+ * append a number cut the same way. */
+static void test_format_by_hand(void **state)
+{
+	static const char *const texts[] = {
+		"0.0.0.0", "9.10.99.100", "255.255.255.255", "1.22.201.7", "100.0.10.1",
+	};
+	struct netaddr a;
+	struct cidr c;
+	char buf[NETADDR_STRLEN], ref[INET_ADDRSTRLEN], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		assert_true(netaddr_parse(texts[i], &a));
+		assert_non_null(inet_ntop(AF_INET, a.bytes, ref, sizeof(ref)));
+		assert_string_equal(netaddr_format(&a, buf, sizeof(buf)), ref);
+		assert_string_equal(netaddr_format(&a, buf, sizeof(buf)), texts[i]);
+	}
+	assert_true(netaddr_parse("255.255.255.255", &a));
+	memset(small, 'x', sizeof(small));
+	assert_string_equal(netaddr_format_cut(&a, small, sizeof(small)), "255.255");
+	assert_string_equal(netaddr_append_uint(small, sizeof(small), '/', 24), "255.255");
+	snprintf(buf, sizeof(buf), "192.0.2.1");
+	assert_string_equal(netaddr_append_uint(buf, sizeof(buf), ' ', 25), "192.0.2.1 25");
+	assert_string_equal(netaddr_append_uint(buf, sizeof(buf), ':', 0), "192.0.2.1 25:0");
+	assert_true(cidr_parse("198.51.100.0/24", &c, buf, sizeof(buf)));
+	assert_string_equal(cidr_format(&c, buf, sizeof(buf)), "198.51.100.0/24");
+	assert_true(cidr_parse("2001:db8::/64", &c, buf, sizeof(buf)));
+	assert_string_equal(cidr_format(&c, buf, sizeof(buf)), "2001:db8::/64");
+	assert_string_equal(cidr_format(&c, small, sizeof(small)), "2001:db");
+}
+
 static void test_null_and_none(void **state)
 {
 	struct netaddr none = { 0 };
@@ -187,5 +220,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_from_sockaddr);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_cidr_errors);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_list);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_format_by_hand);
 	return _cmocka_run_group_tests("netaddr", tests, n, NULL, NULL);
 }

@@ -744,6 +744,9 @@ static void test_evidence_shared(void **state)
 	assert_true(ttl == 600 * 1000LL);
 	assert_true(server_get("mxbypass:witness:192.0.2.0/24:2001%3adb8%3a%3a10", val, sizeof(val),
 			       &ttl));
+	/* the next connection a moment later: no second write */
+	store_witness_put(fx->store, "192.0.2.0/24", mine, 2, 600);
+	assert_int_equal(server_saw("SET mxbypass:witness:192.0.2.0/24:198.51.100.10"), 1);
 	/* another milter's witness */
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)(now - 5000));
 	server_set("mxbypass:witness:203.0.113.0/24:2001%3adb8%3a%3a10", val, 600 * 1000LL);

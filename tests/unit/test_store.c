@@ -594,7 +594,15 @@ static void test_witness(void **state)
 	assert_int_equal(e.witness_ms, 0);
 	now = t0 + 601 * 1000;
 	assert_int_equal(evidence(s, "203.0.113.0/24", better, 2, NULL, 0).witness_ms, 0);
-	/* a later connection renews it */
+	/* a later connection renews it, but not one a moment after that:
+	 * the record stands at most 5 s older than the latest connection */
+	store_witness_put(s, "203.0.113.0/24", mine, 1, 600);
+	assert_int_equal(evidence(s, "203.0.113.0/24", mine, 1, NULL, 0).witness_ms, now);
+	t0 = now;
+	now += 4999;
+	store_witness_put(s, "203.0.113.0/24", mine, 1, 600);
+	assert_int_equal(evidence(s, "203.0.113.0/24", mine, 1, NULL, 0).witness_ms, t0);
+	now += 1;
 	store_witness_put(s, "203.0.113.0/24", mine, 1, 600);
 	assert_int_equal(evidence(s, "203.0.113.0/24", mine, 1, NULL, 0).witness_ms, now);
 }
