@@ -11,9 +11,12 @@ SESSIONS threads send MESSAGES messages in all, one connection per message
     messages=N seconds=S rate=R rcpt-p50-ms=A rcpt-p99-ms=B failed=F
 
 rate is messages per second; the RCPT times are from the client's side
-(command sent to reply read).
+(command sent to reply read). With SMTPLOAD_SPREAD=yes in the environment
+each message comes from a client network of its own (127.A.B.1, a /24
+each), as mail from many senders does.
 """
 
+import os
 import socket
 import sys
 import threading
@@ -32,9 +35,16 @@ def reply(f):
             return int(line[:3])
 
 
-def one_message(host, port, rcpt):
+def source(n):
+    """the client address of message n: one /24 a message with SMTPLOAD_SPREAD"""
+    if os.environ.get("SMTPLOAD_SPREAD") != "yes":
+        return None
+    return ("127.%d.%d.1" % (1 + n // 256 % 250, n % 256), 0)
+
+
+def one_message(host, port, rcpt, src=None):
     """send one message; return the RCPT time in seconds, or None"""
-    with socket.create_connection((host, port), timeout=60) as s:
+    with socket.create_connection((host, port), timeout=60, source_address=src) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         f = s.makefile("rb")
         if reply(f) != 220:
@@ -76,7 +86,8 @@ def main():
                     return
                 state["next"] += 1
             try:
-                took = one_message(host, port, template.replace("{n}", str(first + n)))
+                took = one_message(host, port, template.replace("{n}", str(first + n)),
+                                   source(first + n))
             except OSError:
                 took = None
             with lock:
