@@ -13,6 +13,7 @@ struct config;
 struct redis;
 
 #define REDIS_TIMES_MAX 64	/* time records read or written in one round trip */
+#define REDIS_TIME_KEY_MAX 160	/* "witness:NETWORK:ADDRESS", "down:ADDRESS PORT" */
 
 #ifdef HAVE_HIREDIS
 struct redis *redis_new(const struct config *cfg, const char *password, bool counters);

@@ -8,8 +8,9 @@
  * DESCRIPTION
  *	The thin layer between libmilter and the modules that decide. It asks
  *	the MTA for the least it needs (xxfi_negotiate): no HELO, DATA, EOH,
- *	body or unknown-command steps, no replies for connect, MAIL and
- *	headers, and only the macros the decision reads.
+ *	body or unknown-command steps, no replies for MAIL and headers, and
+ *	only the macros the decision reads. Connect is answered, so that the
+ *	connection is seen even when the MTA ends it at once (callbacks.h).
  *
  *	Per-connection state lives in a struct conn hung on smfi_setpriv(),
  *	never in globals: it is made at negotiation, holds a reference to the
@@ -206,7 +207,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		netaddr_parse(smfi_getsymval(ctx, "{client_addr}"), &c->client);
 	local_address(ctx, &c->local);
 	/* a witness for the pool: a backup may ask whether this network
-	 * tried us first (no reply is owed here, so the MTA does not wait) */
+	 * tried us first (the store's thread writes it; nothing waits) */
 	evidence_record(services->store, c->cfg, &c->client, &c->local);
 	if (log_enabled(LOG_DEBUG))
 		log_debug("%s: connect from %s [%s] to %s", c->tag, hostname ? hostname : "-",

@@ -14,7 +14,9 @@
  *
  *	One thread of our own owns the way back: it reconnects with a
  *	backoff (250 ms doubling to 10 s), so a mail thread never waits for a
- *	server that is away; each change of state is logged once. While
+ *	server that is away; each change of state is logged once. The same
+ *	thread writes the witnesses the connect steps queue, at once and
+ *	pipelined, so that recording a connection costs the mail nothing. While
  *	Redis is up the same thread writes this milter's counts of the
  *	current minute to the pool once a second (kept a day): the counters,
  *	the heaviest bypassing clients and domains, and this milter into the
@@ -64,6 +66,14 @@
 #define REPORT_MAX_S 86400	/* -S looks back this far at most */
 #define REPORT_MILTERS 128	/* milters -S adds up, at most */
 #define WHY_MAX 160
+#define WRITE_QUEUE 1024	/* time records waiting for the thread, at most */
+
+/* A time record to write (a witness), queued for the store's thread. */
+struct pending {
+	char key[REDIS_TIME_KEY_MAX];
+	uint64_t ms;
+	unsigned expire_s;
+};
 
 struct redis {
 	char *server;			/* as configured, for the logs */
@@ -85,6 +95,8 @@ struct redis {
 	uint64_t retry_at, down_since, up_since;
 	pthread_t thread;
 	bool running;			/* the thread was started */
+	struct pending *queue;		/* ring of WRITE_QUEUE records to write */
+	size_t qhead, qlen;
 	bool push;			/* share the counters (the daemon, not -t) */
 	/* the thread's: what the pool has of this milter's counts */
 	uint64_t minute;		/* the minute being written */
@@ -369,10 +381,68 @@ bool redis_probe_put(struct redis *r, const char *key, bool up, uint64_t ttl_ms,
 	return finish(r, c, ok, n, rep, "probe");
 }
 
-/* times - time records in one round trip: written (kept expire_s) when out
- * is NULL, else read into out (0 where there is none) */
-static bool times(struct redis *r, const char *const *keys, size_t n, uint64_t now_ms,
-		  unsigned expire_s, uint64_t *out, const char *what)
+/* redis_times_put - time records (witnesses), kept expire_s: queued for
+ * the store's thread, which writes them at once, so that the mail thread
+ * (a connect step) never waits for Redis; false when they cannot go
+ * (Redis away, the queue full) */
+bool redis_times_put(struct redis *r, const char *const *keys, size_t n, uint64_t now_ms,
+		     unsigned expire_s)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&r->lock);
+	if (!atomic_load(&r->up) || !r->running || r->qlen + n > WRITE_QUEUE) {
+		ok = false;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			struct pending *p = &r->queue[(r->qhead + r->qlen++) % WRITE_QUEUE];
+			snprintf(p->key, sizeof(p->key), "%s", keys[i]);
+			p->ms = now_ms;
+			p->expire_s = expire_s;
+		}
+		pthread_cond_signal(&r->wake);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+/* write_queued - the thread's: the queued records, one round trip for as
+ * many as REDIS_TIMES_MAX (called and returning with r->lock held) */
+static void write_queued(struct redis *r)
+{
+	struct pending batch[REDIS_TIMES_MAX];
+	size_t n = 0;
+	redisContext *c;
+	redisReply *rep[REDIS_TIMES_MAX];
+	bool ok = true;
+
+	while (r->qlen > 0 && n < REDIS_TIMES_MAX) {
+		batch[n++] = r->queue[r->qhead];
+		r->qhead = (r->qhead + 1) % WRITE_QUEUE;
+		r->qlen--;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if ((c = take(r)) == NULL) {
+		stats_add(STAT_STORE_LOCAL);
+		pthread_mutex_lock(&r->lock);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		redisAppendCommand(c, "SET %s%s %" PRIu64 " EX %u", r->prefix, batch[i].key,
+				   batch[i].ms, batch[i].expire_s > 0 ? batch[i].expire_s : 1);
+	if (!replies(c, n, rep)) {
+		finish(r, c, false, 0, rep, "witness");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			ok = ok && reply_status(rep[i], "OK");
+		finish(r, c, ok, n, rep, "witness");
+	}
+	pthread_mutex_lock(&r->lock);
+}
+
+/* redis_times_get - time records (the evidence), 0 where there is none,
+ * in one round trip */
+bool redis_times_get(struct redis *r, const char *const *keys, size_t n, uint64_t *ms)
 {
 	redisContext *c;
 	redisReply *rep[REDIS_TIMES_MAX];
@@ -383,32 +453,13 @@ static bool times(struct redis *r, const char *const *keys, size_t n, uint64_t n
 	if (n > REDIS_TIMES_MAX || (c = take(r)) == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (out == NULL)
-			redisAppendCommand(c, "SET %s%s %" PRIu64 " EX %u", r->prefix, keys[i],
-					   now_ms, expire_s > 0 ? expire_s : 1);
-		else
-			redisAppendCommand(c, "GET %s%s", r->prefix, keys[i]);
+		redisAppendCommand(c, "GET %s%s", r->prefix, keys[i]);
 	if (!replies(c, n, rep))
-		return finish(r, c, false, 0, rep, what);
+		return finish(r, c, false, 0, rep, "evidence");
 	for (size_t i = 0; i < n && ok; i++)
-		if (out == NULL)
-			ok = reply_status(rep[i], "OK");
-		else if ((ok = reply_time(rep[i], &found, &out[i])) && !found)
-			out[i] = 0;
-	return finish(r, c, ok, n, rep, what);
-}
-
-/* redis_times_put - time records (witnesses), kept expire_s */
-bool redis_times_put(struct redis *r, const char *const *keys, size_t n, uint64_t now_ms,
-		     unsigned expire_s)
-{
-	return times(r, keys, n, now_ms, expire_s, NULL, "witness");
-}
-
-/* redis_times_get - time records (the evidence), 0 where there is none */
-bool redis_times_get(struct redis *r, const char *const *keys, size_t n, uint64_t *ms)
-{
-	return times(r, keys, n, 0, 0, ms, "evidence");
+		if ((ok = reply_time(rep[i], &found, &ms[i])) && !found)
+			ms[i] = 0;
+	return finish(r, c, ok, n, rep, "evidence");
 }
 
 /* append_top - the heaviest clients or domains of this milter in the
@@ -518,7 +569,8 @@ static bool reconnect(struct redis *r)
 	return true;
 }
 
-/* run - the store's thread: the way back, and the counters to the pool */
+/* run - the store's thread: the way back, the witnesses and the counters
+ * to the pool */
 static void *run(void *arg)
 {
 	struct redis *r = arg;
@@ -532,6 +584,13 @@ static void *run(void *arg)
 			pthread_mutex_unlock(&r->lock);
 			reconnect(r);
 			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		if (r->qlen > 0) {
+			if (atomic_load(&r->up))
+				write_queued(r);
+			else
+				r->qlen = 0;	/* the local copy has them */
 			continue;
 		}
 		if (now >= next_push) {
@@ -590,6 +649,10 @@ struct redis *redis_new(const struct config *cfg, const char *password, bool cou
 
 	if (r == NULL)
 		return NULL;
+	if ((r->queue = calloc(WRITE_QUEUE, sizeof(*r->queue))) == NULL) {
+		redis_free(r);
+		return NULL;
+	}
 	r->push = counters;
 	r->minute = (uint64_t)time(NULL) / 60;
 	for (int i = 0; i < STAT_COUNT; i++)
@@ -640,6 +703,7 @@ void redis_free(struct redis *r)
 	free(r->host);
 	free(r->path);
 	free(r->prefix);
+	free(r->queue);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

@@ -49,7 +49,7 @@
 #include "stats.h"
 #include "store.h"
 
-#define EVIDENCE_KEY_MAX 160	/* "witness:NETWORK:ADDRESS", "down:ADDRESS PORT" */
+#define EVIDENCE_KEY_MAX REDIS_TIME_KEY_MAX
 #define WITNESS_REFRESH_MS 5000	/* a witness younger than this is not written again */
 
 struct store {

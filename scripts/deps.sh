@@ -6,6 +6,7 @@ DEPS_PACKAGES=(
 	libmilter-dev libc-ares-dev libcmocka-dev
 	miltertest postfix swaks nsd dnsmasq-base procps sasl2-bin libsasl2-modules
 	libwrap0 m4 iproute2 valgrind libhiredis-dev redis-server redis-tools
+	postgrey libidn12 libgnutls-dane0
 )
 
 # deps_install - apt-get install whatever is not installed yet

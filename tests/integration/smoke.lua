@@ -11,9 +11,11 @@ local function run()
 
 	-- the milter asks for the least the decision needs
 	for _, opt in ipairs({ SMFIP_NOHELO, SMFIP_NOBODY, SMFIP_NOEOH, SMFIP_NODATA,
-			       SMFIP_NOUNKNOWN, SMFIP_NR_CONN, SMFIP_NR_MAIL, SMFIP_NR_HDR }) do
+			       SMFIP_NOUNKNOWN, SMFIP_NR_MAIL, SMFIP_NR_HDR }) do
 		check(mt.test_option(conn, opt), "protocol option " .. opt .. " not negotiated")
 	end
+	-- connect is answered: a connection the MTA ends at once is still seen
+	check(not mt.test_option(conn, SMFIP_NR_CONN), "connect must be answered")
 	check(not mt.test_option(conn, SMFIP_NORCPT), "RCPT must not be skipped")
 	check(mt.test_action(conn, SMFIF_ADDHDRS), "SMFIF_ADDHDRS not negotiated")
 	check(mt.test_action(conn, SMFIF_CHGHDRS), "SMFIF_CHGHDRS not negotiated")

@@ -735,8 +735,10 @@ static void test_evidence_shared(void **state)
 	bool up;
 
 	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
-	/* this milter's witness, for the pool */
+	/* this milter's witness, for the pool: written by the store's thread,
+	 * both in one round trip */
 	store_witness_put(fx->store, "192.0.2.0/24", mine, 2, 600);
+	assert_true(wait_saw("SET mxbypass:witness:192.0.2.0/24:2001%3adb8%3a%3a10", ""));
 	assert_true(server_get("mxbypass:witness:192.0.2.0/24:198.51.100.10", val, sizeof(val),
 			       &ttl));
 	t = strtoull(val, NULL, 10);
@@ -746,6 +748,7 @@ static void test_evidence_shared(void **state)
 			       &ttl));
 	/* the next connection a moment later: no second write */
 	store_witness_put(fx->store, "192.0.2.0/24", mine, 2, 600);
+	sleep_ms(50);
 	assert_int_equal(server_saw("SET mxbypass:witness:192.0.2.0/24:198.51.100.10"), 1);
 	/* another milter's witness */
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)(now - 5000));
