@@ -181,31 +181,9 @@ sx_start_nsd() {
 	mx1  A   $SX_MX1
 	mx2  A   $SX_MX2
 	EOF
-	cat >"$d/nsd.conf" <<-EOF
-	server:
-	  ip-address: 127.0.0.1
-	  port: 53
-	  username: ""
-	  chroot: ""
-	  database: ""
-	  zonelistfile: "$d/zone.list"
-	  xfrdfile: "$d/xfrd.state"
-	  pidfile: "$d/nsd.pid"
-	  logfile: "$d/nsd.log"
-	  server-count: 1
-	  rrl-ratelimit: 0
-	  rrl-whitelist-ratelimit: 0
-	  verbosity: 1
-	remote-control:
-	  control-enable: no
-	zone:
-	  name: $SX_DOMAIN
-	  zonefile: "$d/fallback.test.zone"
-	EOF
-	nsd -d -c "$d/nsd.conf" >>"$d/nsd.out" 2>&1 &
-	PIDS="$PIDS $!"
-	wait_for grep -q 'nsd started' "$d/nsd.log" \
+	nsd_run "$d" 53 "$SX_DOMAIN:$d/fallback.test.zone" \
 		|| { cat "$d/nsd.out" "$d/nsd.log" >&2; fail "nsd did not start"; }
+}
 }
 
 # --- Postfix ---------------------------------------------------------------

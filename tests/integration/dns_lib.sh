@@ -12,53 +12,56 @@ PATH=$PATH:/usr/sbin:/sbin
 # random_port - a port number unlikely to be taken (tests run in parallel)
 random_port() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 )); }
 
-# start_nsd - NSD on 127.0.0.1:$NSD_PORT serving every zone of zones/
+# nsd_run DIR PORT NAME:FILE... - NSD in the foreground on 127.0.0.1:PORT
+# serving those zones, its files in DIR; false if it did not start (sets
+# NSD_PID)
+nsd_run() {
+	local d=$1 port=$2 z
+	shift 2
+	cat >"$d/nsd.conf" <<-EOF
+	server:
+	  ip-address: 127.0.0.1
+	  port: $port
+	  username: ""
+	  chroot: ""
+	  database: ""
+	  zonelistfile: "$d/zone.list"
+	  xfrdfile: "$d/xfrd.state"
+	  pidfile: "$d/nsd.pid"
+	  logfile: "$d/nsd.log"
+	  server-count: 1
+	  # no response rate limiting: tests and benchmarks send bursts
+	  rrl-ratelimit: 0
+	  rrl-whitelist-ratelimit: 0
+	  verbosity: 1
+	remote-control:
+	  control-enable: no
+	EOF
+	for z; do
+		printf 'zone:\n  name: %s\n  zonefile: "%s"\n' "${z%%:*}" "${z#*:}" >>"$d/nsd.conf"
+	done
+	nsd -d -c "$d/nsd.conf" >>"$d/nsd.out" 2>&1 &
+	NSD_PID=$!
+	PIDS="$PIDS $NSD_PID"
+	if wait_for grep -q 'nsd started' "$d/nsd.log" && kill -0 "$NSD_PID" 2>/dev/null; then
+		return 0
+	fi
+	kill "$NSD_PID" 2>/dev/null
+	return 1
+}
+
+# start_nsd - NSD on 127.0.0.1:$NSD_PORT serving every zone of zones/, and
+# NSD_EXTRA_ZONES: "NAME:FILE ..." as well (the benchmarks)
 start_nsd() {
 	command -v nsd >/dev/null || skip "nsd not installed"
-	local d="$T/nsd" try z
+	local d="$T/nsd" try
 	mkdir -p "$d"
 	cp "$ZONES"/*.zone "$d/"
 	for try in 1 2 3 4 5; do
 		NSD_PORT=$(random_port)
-		cat >"$d/nsd.conf" <<-EOF
-		server:
-		  ip-address: 127.0.0.1
-		  port: $NSD_PORT
-		  username: ""
-		  chroot: ""
-		  database: ""
-		  zonelistfile: "$d/zone.list"
-		  xfrdfile: "$d/xfrd.state"
-		  pidfile: "$d/nsd.pid"
-		  logfile: "$d/nsd.log"
-		  server-count: 1
-		  # no response rate limiting: tests and benchmarks send bursts
-		  rrl-ratelimit: 0
-		  rrl-whitelist-ratelimit: 0
-		  verbosity: 1
-		remote-control:
-		  control-enable: no
-		zone:
-		  name: mxb.test
-		  zonefile: "$d/mxb.test.zone"
-		zone:
-		  name: broken.test
-		  zonefile: "$d/broken.test.zone"
-		zone:
-		  name: bypass.test
-		  zonefile: "$d/bypass.test.zone"
-		EOF
-		# NSD_EXTRA_ZONES: "NAME:FILE ..." served as well (the benchmarks)
-		for z in ${NSD_EXTRA_ZONES:-}; do
-			printf 'zone:\n  name: %s\n  zonefile: "%s"\n' "${z%%:*}" "${z#*:}" >>"$d/nsd.conf"
-		done
-		nsd -d -c "$d/nsd.conf" >>"$d/nsd.out" 2>&1 &
-		NSD_PID=$!
-		PIDS="$PIDS $NSD_PID"
-		if wait_for grep -q 'nsd started' "$d/nsd.log" && kill -0 "$NSD_PID" 2>/dev/null; then
-			return 0
-		fi
-		kill "$NSD_PID" 2>/dev/null
+		# shellcheck disable=SC2086
+		nsd_run "$d" "$NSD_PORT" "mxb.test:$d/mxb.test.zone" "broken.test:$d/broken.test.zone" \
+			"bypass.test:$d/bypass.test.zone" ${NSD_EXTRA_ZONES:-} && return 0
 	done
 	cat "$d/nsd.out" "$d/nsd.log" >&2
 	fail "nsd did not start"
