@@ -411,7 +411,7 @@ else
 	printf '   RCPT p50, witness on (WitnessWindow 600): %s ms (rounds:%s)\n' "$on" "${WP50[on]}"
 	printf '   RCPT p50, witness off (WitnessWindow 0):  %s ms (rounds:%s)\n' "$off" "${WP50[off]}"
 	awk -v a="$on" -v b="$off" 'BEGIN { printf "   the witness adds p50 %+.3f ms\n", a - b }'
-	echo "   (Redis SETs meanwhile: $((w1 - w0)), for $((ROUNDS * LATENCY / 2)) connections with the witness on)"
+	echo "   (Redis SETs meanwhile: $((w1 - w0)), for $((ROUNDS * LATENCY)) connections with the witness on)"
 	grep -c 'verdict=primary' "$T/redis-milter.log" | sed 's/^/   primary verdicts logged: /'
 fi
 echo
