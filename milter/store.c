@@ -294,11 +294,13 @@ enum cache_status store_probe_get(struct store *s, const char *key, uint64_t dea
 		stats_add(STAT_STORE_LOCAL);
 		return CACHE_LEAD;
 	}
+	if (!found)
+		return CACHE_LEAD;
 	/* the pool keeps a result as long as its TTL: its age is what is gone */
 	now = s->now();
 	kept_ms = pool_up ? s->ttl_up_ms : s->ttl_down_ms;
 	at = ttl_ms < kept_ms && now > kept_ms - ttl_ms ? now - (kept_ms - ttl_ms) : now;
-	if (!found || (pool_up && at < not_before))
+	if (pool_up && at < not_before)
 		return CACHE_LEAD;
 	stats_add(STAT_PROBE_SHARED);
 	cache_put(s->probes, key, result_pack(pool_up, at), ttl_ms);

@@ -184,7 +184,6 @@ sx_start_nsd() {
 	nsd_run "$d" 53 "$SX_DOMAIN:$d/fallback.test.zone" \
 		|| { cat "$d/nsd.out" "$d/nsd.log" >&2; fail "nsd did not start"; }
 }
-}
 
 # --- Postfix ---------------------------------------------------------------
 
