@@ -61,5 +61,6 @@ void services_caches(struct services *s, struct stats_caches *out);
 void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
 	    const struct decision_input *in, struct decision *out);
 void decision_clear(struct decision *d);
+bool decision_went_down(const struct decision *d);
 
 #endif

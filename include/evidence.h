@@ -18,6 +18,7 @@ struct store;
 /* What the store said for one bypass candidate. */
 struct evidence {
 	bool asked;			/* gathered (a bypass candidate, some evidence on) */
+	char network[NETADDR_STRLEN + 8];	/* the client's, as witnesses name it */
 	uint64_t witness_ms;		/* its network reached a better MX then; 0: not */
 	char witness_addr[NETADDR_STRLEN];
 	uint64_t down_ms;		/* a better MX answering now was down then; 0: not */

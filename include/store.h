@@ -40,6 +40,7 @@ uint64_t store_now(const struct store *s);
 enum cache_status store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
 				  uint64_t not_before, bool *up);
 bool store_probe_known(struct store *s, const char *key, uint64_t not_before, bool *up);
+bool store_probe_stale(struct store *s, const char *key, uint64_t not_before);
 void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,
 		     unsigned history_s);
 void store_probe_abandon(struct store *s, const char *key);

@@ -213,7 +213,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		log_debug("%s: connect from %s [%s] to %s", c->tag, hostname ? hostname : "-",
 			  netaddr_format(&c->client, client, sizeof(client)),
 			  netaddr_format(&c->local, local, sizeof(local)));
-	return reply(c, SMFIP_NR_CONN);
+	return SMFIS_CONTINUE;		/* answered: see MXB_STEPS_NOREPLY */
 }
 
 /* cb_envfrom - a new message */

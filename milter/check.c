@@ -33,7 +33,6 @@
 #include "log.h"
 #include "mxset.h"
 #include "netaddr.h"
-#include "retry.h"
 #include "store.h"
 
 static const char *const probe_words[] = {
@@ -81,22 +80,13 @@ static uint64_t ago_s(struct services *s, uint64_t at_ms)
 	return now > at_ms ? (now - at_ms) / 1000 : 0;
 }
 
-/* went_down_any - a better MX was up at its last probe, down now */
-static bool went_down_any(const struct decision *d)
-{
-	for (size_t i = 0; i < d->mx->n && d->mx->v[i].pref < d->rank.rank; i++)
-		if (d->probes[i] == PROBE_WENT_DOWN)
-			return true;
-	return false;
-}
-
 /* print_evidence - what the witnesses and the outage history say for a
  * backup delivery from this client (asked for the display when the
  * verdict did not need it) */
 static void print_evidence(const struct config *cfg, struct services *s,
 			   const struct decision_input *in, struct decision *d)
 {
-	char net[NETADDR_STRLEN + 8];
+	const char *net = d->evidence.network;
 
 	if (d->mx == NULL || d->mx->status != MX_FOUND || !d->rank.has_self
 	    || d->rank.rank <= d->rank.lowest || d->result.verdict == VERDICT_EXEMPT)
@@ -104,7 +94,6 @@ static void print_evidence(const struct config *cfg, struct services *s,
 	if (!d->evidence.asked)
 		evidence_gather(s->store, cfg, d->mx, &d->rank, d->probes, &in->client,
 				&d->evidence);
-	retry_network(&in->client, cfg->retry_prefix4, cfg->retry_prefix6, net, sizeof(net));
 	if (cfg->witness_window == 0)
 		printf("witness: off (WitnessWindow 0)\n");
 	else if (in->client.family == 0)
@@ -120,7 +109,7 @@ static void print_evidence(const struct config *cfg, struct services *s,
 		printf("confirm: off (ProbeConfirm 0)\n");
 	else
 		printf("confirm: a bypass rests on an \"up\" no older than ProbeConfirm %u s%s\n",
-		       cfg->probe_confirm, went_down_any(d) ? "; one went down since its last probe" : "");
+		       cfg->probe_confirm, decision_went_down(d) ? "; one went down since its last probe" : "");
 	if (cfg->recent_down_window == 0)
 		printf("recent-down: off (RecentDownWindow 0)\n");
 	else if (d->evidence.down_ms != 0)

@@ -79,13 +79,12 @@ void services_caches(struct services *s, struct stats_caches *out)
 	};
 }
 
-/* went_down - a better MX was up at its last probe and down at the
- * confirmation before accusing */
-static bool went_down(const struct mxset *m, const struct mx_rank *rank,
-		      const enum probe_state *probes)
+/* decision_went_down - a better MX was up at its last probe and down at
+ * the confirmation before accusing */
+bool decision_went_down(const struct decision *d)
 {
-	for (size_t i = 0; m != NULL && i < m->n && m->v[i].pref < rank->rank; i++)
-		if (probes[i] == PROBE_WENT_DOWN)
+	for (size_t i = 0; d->mx != NULL && i < d->mx->n && d->mx->v[i].pref < d->rank.rank; i++)
+		if (d->probes[i] == PROBE_WENT_DOWN)
 			return true;
 	return false;
 }
@@ -136,7 +135,7 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 	}
 	verdict_decide(&f, &out->result);
 	if (out->result.verdict == VERDICT_BACKUP && out->result.reachable < 0
-	    && went_down(out->mx, &out->rank, out->probes))
+	    && decision_went_down(out))
 		stats_add(STAT_WENT_DOWN);	/* the confirmation spared the sender */
 	if (out->result.verdict != VERDICT_BYPASS)
 		return;

@@ -84,33 +84,33 @@ void evidence_gather(struct store *s, const struct config *cfg, const struct mxs
 		     const struct mx_rank *rank, const enum probe_state *probes,
 		     const struct netaddr *client, struct evidence *out)
 {
-	char net[NETADDR_STRLEN + 8];
 	char atext[PROBE_MAX_ADDRS][NETADDR_STRLEN], ktext[PROBE_MAX_ADDRS][NETADDR_STRLEN + 8];
 	const char *addrs[PROBE_MAX_ADDRS], *keys[PROBE_MAX_ADDRS];
+	/* a witness needs the client's network; an outage, a better MX up now */
+	bool witness = cfg->witness_window > 0 && client->family != 0;
+	bool outage = cfg->recent_down_window > 0;
 	size_t na = 0, nk = 0;
 	struct store_evidence st;
 
 	memset(out, 0, sizeof(*out));
-	if (cfg->witness_window == 0 && cfg->recent_down_window == 0)
+	retry_network(client, cfg->retry_prefix4, cfg->retry_prefix6, out->network,
+		      sizeof(out->network));
+	if (!witness && !outage)
 		return;
 	for (size_t i = 0; i < m->n && m->v[i].pref < rank->rank; i++)
-		for (size_t j = 0; j < m->v[i].naddrs && na < PROBE_MAX_ADDRS; j++) {
+		for (size_t j = 0; j < m->v[i].naddrs; j++) {
+			const struct netaddr *a = &m->v[i].addrs[j];
 			bool up;
-			if (client->family != 0)
-				addrs[na] = netaddr_format(&m->v[i].addrs[j], atext[na],
-							   sizeof(atext[na]));
-			na++;
-			if (probes[i] != PROBE_UP || nk == PROBE_MAX_ADDRS)
+			if (witness && na < PROBE_MAX_ADDRS)
+				addrs[na] = netaddr_format(a, atext[na], sizeof(atext[na])), na++;
+			if (!outage || probes[i] != PROBE_UP || nk == PROBE_MAX_ADDRS)
 				continue;
-			probe_key(ktext[nk], sizeof(ktext[nk]), &m->v[i].addrs[j], cfg->probe_port);
+			probe_key(ktext[nk], sizeof(ktext[nk]), a, cfg->probe_port);
 			if (store_probe_known(s, ktext[nk], 0, &up) && up)
 				keys[nk] = ktext[nk], nk++;
 		}
-	if (client->family == 0)
-		na = 0;		/* no network to look for */
-	retry_network(client, cfg->retry_prefix4, cfg->retry_prefix6, net, sizeof(net));
-	store_evidence(s, net, addrs, na, keys, nk, cfg->witness_window, cfg->recent_down_window,
-		       &st);
+	store_evidence(s, out->network, addrs, na, keys, nk, cfg->witness_window,
+		       cfg->recent_down_window, &st);
 	out->asked = true;
 	if ((out->witness_ms = st.witness_ms) != 0)
 		snprintf(out->witness_addr, sizeof(out->witness_addr), "%s", addrs[st.witness_addr]);

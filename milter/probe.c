@@ -344,8 +344,7 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 			}
 			budget--;
 			probe_key(key, sizeof(key), &e->addrs[j], cfg->probe_port);
-			if (fresh > 0 && store_probe_known(p->results, key, 0, &is_up) && is_up
-			    && !store_probe_known(p->results, key, fresh, &is_up)) {
+			if (fresh > 0 && store_probe_stale(p->results, key, fresh)) {
 				stats_add(STAT_PROBE_CONFIRMS);	/* up, but too long ago */
 				went[i] = true;
 			}

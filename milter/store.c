@@ -320,6 +320,15 @@ bool store_probe_known(struct store *s, const char *key, uint64_t not_before, bo
 	return true;
 }
 
+/* store_probe_stale - the local copy holds an "up" older than not_before:
+ * store_probe_get will have it probed again */
+bool store_probe_stale(struct store *s, const char *key, uint64_t not_before)
+{
+	void *v;
+
+	return cache_peek(s->probes, key, &v) && result_up(v) && result_at(v) < not_before;
+}
+
 /* store_probe_put - a result this milter probed, for itself and the pool;
  * a down result is also remembered history_s (0: not at all) as the last
  * time the address was down */
