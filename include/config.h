@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "action.h"
 #include "domainmap.h"
 #include "netaddr.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/mxbypass-milter.conf"
 
-enum action { ACTION_TAG, ACTION_TEMPFAIL, ACTION_REJECT, ACTION_LOG };
 enum state_backend { BACKEND_MEMORY, BACKEND_REDIS };
 
 struct config {

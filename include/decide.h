@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "action.h"
 #include "domainmap.h"
 #include "evidence.h"
 #include "mxset.h"
@@ -43,6 +44,8 @@ struct decision {
 	struct mx_rank rank;
 	enum probe_state probes[MX_MAX_ENTRIES];
 	struct evidence evidence;	/* asked for a bypass candidate only */
+	struct action_result action;	/* decide_action() */
+	enum retry_state retry;		/* ... what the retry memory said */
 };
 
 /* Which store the services use. */
@@ -60,7 +63,10 @@ void services_caches(struct services *s, struct stats_caches *out);
 
 void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
 	    const struct decision_input *in, struct decision *out);
+void decide_action(const struct config *cfg, struct services *s, const struct decision_input *in,
+		   bool dry_run, struct decision *d);
 void decision_clear(struct decision *d);
+size_t decision_better(const struct decision *d);
 bool decision_went_down(const struct decision *d);
 
 #endif

@@ -1,8 +1,7 @@
 /*
- * mxset.h - a domain's MX set (c-ares), cached; which entries are this host.
+ * mxset.h - a domain's MX set as a value; which entries are this host.
  *
- * The data structures carry no c-ares or libmilter type: verdict code and
- * tests read them without either library.
+ * Pure: no DNS, no c-ares or libmilter type. resolver.h makes the sets.
  */
 #ifndef MXB_MXSET_H
 #define MXB_MXSET_H
@@ -17,10 +16,6 @@
 
 #define MX_MAX_ENTRIES 64	/* the best 64 MX records are kept */
 #define MX_MAX_ADDRS 16		/* addresses kept per MX host */
-
-struct cache;
-struct config;
-struct resolver;
 
 /* What the lookup of a domain's MX set came to: each outcome distinct. */
 enum mx_status {
@@ -86,18 +81,10 @@ bool mx_status_is_error(enum mx_status s);
 
 struct mxset *mxset_hold(struct mxset *m);
 void mxset_release(struct mxset *m);
+struct mxset *mxset_new(const char *domain, size_t n);
 struct mxset *mxset_new_status(const char *domain, enum mx_status status);
 
-struct resolver *resolver_new(const struct config *cfg, char *err, size_t errlen);
-void resolver_free(struct resolver *r);
-
-struct mxset *mxset_lookup(struct resolver *r, const char *domain, uint64_t deadline_ms);
-struct cache *mxset_cache_new(size_t capacity);
-struct mxset *mxset_get(struct resolver *r, struct cache *cache, const char *domain,
-			uint64_t deadline_ms, bool *hit);
-
 void mxset_rank(const struct mxset *m, const struct self_facts *f, struct mx_rank *out);
-
-unsigned dns_answer_ttl(const unsigned char *abuf, int alen, int type);
+size_t mx_better(const struct mxset *m, const struct mx_rank *rank);
 
 #endif

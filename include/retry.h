@@ -9,6 +9,7 @@
 #include "netaddr.h"
 
 enum retry_state {
+	RETRY_NOT_ASKED,	/* the memory was not asked (check mode without -C) */
 	RETRY_FIRST,		/* first tempfail: remembered from now */
 	RETRY_TOO_SOON,		/* tempfailed before, RetryAfter not over yet */
 	RETRY_ACCEPT,		/* a retry after RetryAfter, within RetryExpire */

@@ -8,18 +8,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "action.h"
 #include "topk.h"
 #include "verdict.h"
 
+/* The counters; those of the verdicts, the actions and the evidence are
+ * named by the tables of verdict.c and action.c. */
 enum counter {
 	STAT_RCPTS,
-	STAT_VERDICT,			/* + enum verdict: one counter each */
-	STAT_TAGGED = STAT_VERDICT + VERDICT_COUNT,
-	STAT_TEMPFAILED,
-	STAT_REJECTED,
-	STAT_LOGGED,
-	STAT_RETRY_ACCEPTED,
-	STAT_DNS_HITS,
+	STAT_VERDICT,			/* + enum verdict */
+	STAT_ACTION = STAT_VERDICT + VERDICT_COUNT,	/* + enum action, the counted ones */
+	STAT_EVIDENCE = STAT_ACTION + ACTION_COUNTED,	/* + enum reason: bypass
+							 * candidates the evidence spared */
+	STAT_DNS_HITS = STAT_EVIDENCE + REASON_EVIDENCE_COUNT,
 	STAT_DNS_MISSES,
 	STAT_PROBES,
 	STAT_PROBE_UP,
@@ -27,10 +28,7 @@ enum counter {
 	STAT_PROBE_SHARED,		/* probe results taken from the shared store */
 	STAT_STORE_DOWN,		/* the shared store went away */
 	STAT_STORE_LOCAL,		/* answered in memory while it was away */
-	STAT_TRIED_BETTER,		/* bypass candidates excused: tried a better MX */
-	STAT_RECENTLY_DOWN,		/* ... excused: a better MX was down lately */
 	STAT_PROBE_CONFIRMS,		/* probes repeated before a bypass (ProbeConfirm) */
-	STAT_WENT_DOWN,			/* ... that found the better MX down since */
 	STAT_WITNESSES,			/* connections recorded as witnesses */
 	STAT_COUNT
 };

@@ -9,16 +9,40 @@
 #include "mxset.h"
 #include "netaddr.h"
 
-/* The verdict words are a contract (logs, statistics, check mode). */
+/* The verdicts, in the order of the statistics line; their words are a
+ * contract (logs, statistics, the Prometheus file, check mode) and live in
+ * one table, verdict.c's. */
 enum verdict {
 	VERDICT_EXEMPT,
-	VERDICT_ERROR,
 	VERDICT_NOT_MX,
 	VERDICT_PRIMARY,
 	VERDICT_BACKUP,
 	VERDICT_BYPASS,
+	VERDICT_ERROR,
+	VERDICT_COUNT
 };
-#define VERDICT_COUNT 6
+
+/* Why: one word each, in the same table. The evidence that spared a
+ * bypass candidate comes first: each of those is counted (statistics and
+ * the Prometheus file), the others are only logged. */
+enum reason {
+	REASON_TRIED_BETTER,		/* its network connected to a better MX lately */
+	REASON_RECENTLY_DOWN,		/* the better MX that answers now was down lately */
+	REASON_WENT_DOWN,		/* up at the last probe, down at the confirmation */
+	REASON_EVIDENCE_COUNT,
+	REASON_DOMAIN_NOT_LISTED = REASON_EVIDENCE_COUNT,
+	REASON_TRUSTED,
+	REASON_AUTHENTICATED,
+	REASON_NO_LOOKUP,
+	REASON_LOOKUP,			/* the MX lookup's own status word */
+	REASON_CLIENT_IS_MX,
+	REASON_NOT_LISTED,
+	REASON_LOWEST_PREFERENCE,
+	REASON_REACHABLE,
+	REASON_PROBE_UNFINISHED,
+	REASON_UNREACHABLE,
+	REASON_COUNT
+};
 
 /* What the probes of one better MX entry found. */
 enum probe_state {
@@ -48,12 +72,16 @@ struct verdict_facts {
 
 struct verdict_result {
 	enum verdict verdict;
-	const char *reason;		/* a word that says why */
+	enum reason reason;
+	enum mx_status lookup;		/* for REASON_LOOKUP */
 	int via;			/* the self entry at the rank, else -1 */
 	int reachable;			/* the reachable better entry, else -1 */
 };
 
 const char *verdict_name(enum verdict v);
+const char *verdict_reason_name(const struct verdict_result *r);
+const char *verdict_reason_word(enum reason r);
+const char *verdict_evidence_counter(enum reason r);
 void verdict_decide(const struct verdict_facts *f, struct verdict_result *out);
 bool verdict_client_is_mx(const struct mxset *mx, const struct netaddr *client);
 

@@ -18,11 +18,12 @@
  *	which libmilter calls once on every path. Per-message state (struct
  *	msg) is made at MAIL and freed at end of message, abort or close.
  *
- *	At RCPT each recipient domain gets its verdict (decide.c); a bypass
- *	gets the Action of its domain: tag (the header at end of message,
- *	once, naming every bypassed domain), tempfail (451 for that recipient
- *	only, and with RetryAfter a retry accepted and tagged), reject (550
- *	for that recipient only) or log. One log line per recipient.
+ *	At RCPT each recipient domain gets its verdict and its action
+ *	(decide.c, which asks verdict.c and action.c); this layer only
+ *	carries the answer to libmilter: the reply of a tempfail or reject
+ *	for that recipient, the domain remembered for the header (added at
+ *	end of message, once, naming every bypassed domain), and one log
+ *	line per recipient.
  *
  *	Any internal failure fails open: the callback accepts and logs.
  */
@@ -47,7 +48,7 @@
 #include "evidence.h"
 #include "log.h"
 #include "netaddr.h"
-#include "retry.h"
+#include "resolver.h"
 #include "stats.h"
 
 #define MAX_TAGS 8			/* bypassed domains named in one header */
@@ -236,14 +237,6 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return reply(c, SMFIP_NR_MAIL);
 }
 
-/* action_for - the Action of a domain: ActionMap, else Action */
-static enum action action_for(const struct config *cfg, const char *domain)
-{
-	const struct domain_entry *e = domain_map_find(&cfg->action_map, domain);
-
-	return e != NULL ? (enum action)e->value : cfg->action;
-}
-
 /* add_tag - remember a bypassed domain for the header, once */
 static void add_tag(struct msg *m, const char *domain, const struct decision *d)
 {
@@ -283,8 +276,7 @@ static void set_reply(SMFICTX *ctx, const struct conn *c, const char *code, cons
 }
 
 /* log_decision - the one line per recipient */
-static void log_decision(const struct conn *c, const char *domain, const struct decision *d,
-			 const char *action)
+static void log_decision(const struct conn *c, const char *domain, const struct decision *d)
 {
 	const struct verdict_result *r = &d->result;
 	char client[NETADDR_STRLEN], line[1400];
@@ -294,11 +286,11 @@ static void log_decision(const struct conn *c, const char *domain, const struct 
 		return;
 	n = (size_t)snprintf(line, sizeof(line), "rcpt-domain=%s client=%s verdict=%s action=%s",
 			     domain, netaddr_format(&c->client, client, sizeof(client)),
-			     verdict_name(r->verdict), action);
+			     verdict_name(r->verdict), action_name(d->action.action));
 	if (d->mx != NULL && d->rank.has_self) {
 		n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0,
 				      " rank=%u", d->rank.rank);
-		for (size_t i = 0; i < d->mx->n && d->mx->v[i].pref < d->rank.rank; i++)
+		for (size_t i = 0, better = mx_better(d->mx, &d->rank); i < better; i++)
 			n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0,
 					      "%s%s", i == 0 ? " better=" : ",", d->mx->v[i].host);
 	}
@@ -306,7 +298,7 @@ static void log_decision(const struct conn *c, const char *domain, const struct 
 		n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0,
 				      " reachable=%s", d->mx->v[r->reachable].host);
 	if (n < sizeof(line))
-		snprintf(line + n, sizeof(line) - n, " reason=%s", r->reason);
+		snprintf(line + n, sizeof(line) - n, " reason=%s", verdict_reason_name(r));
 	log_info("%s: %s", c->tag, line);
 }
 
@@ -318,8 +310,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	char domain[DOMAIN_MAXLEN + 1];
 	struct decision d;
 	struct decision_input in;
-	const char *action = "accept";
-	sfsistat rc = SMFIS_CONTINUE;
+	sfsistat rc;
 
 	if (c == NULL || c->msg == NULL || argv[0] == NULL)
 		return SMFIS_CONTINUE;
@@ -341,40 +332,14 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	decide(cfg, services, &c->resolver, &in, &d);
 	stats_add(STAT_RCPTS);
 	stats_add(STAT_VERDICT + d.result.verdict);
-
-	if (d.result.verdict == VERDICT_BYPASS) {
-		enum action a = action_for(cfg, domain);
-		char net[NETADDR_STRLEN + 8];
-
-		stats_bypass(retry_network(&c->client, cfg->retry_prefix4, cfg->retry_prefix6,
-					   net, sizeof(net)), domain);
-		if (a == ACTION_TEMPFAIL && cfg->retry_after > 0
-		    && retry_check(services->store, &c->client, cfg->retry_prefix4, cfg->retry_prefix6,
-				   domain, cfg->retry_after, cfg->retry_expire) == RETRY_ACCEPT) {
-			/* a retry after RetryAfter: what a real MTA does */
-			add_tag(c->msg, domain, &d);
-			stats_add(STAT_RETRY_ACCEPTED);
-			action = "retry-accept";
-		} else if (a == ACTION_TEMPFAIL) {
-			set_reply(ctx, c, "451", "4.7.1");
-			stats_add(STAT_TEMPFAILED);
-			action = "tempfail";
-			rc = SMFIS_TEMPFAIL;
-		} else if (a == ACTION_REJECT) {
-			set_reply(ctx, c, "550", "5.7.1");
-			stats_add(STAT_REJECTED);
-			action = "reject";
-			rc = SMFIS_REJECT;
-		} else if (a == ACTION_TAG) {
-			add_tag(c->msg, domain, &d);
-			stats_add(STAT_TAGGED);
-			action = "tag";
-		} else {
-			stats_add(STAT_LOGGED);
-			action = "log";
-		}
-	}
-	log_decision(c, domain, &d, action);
+	decide_action(cfg, services, &in, false, &d);
+	if (d.action.tag)
+		add_tag(c->msg, domain, &d);
+	if (d.action.code != NULL)
+		set_reply(ctx, c, d.action.code, d.action.xcode);
+	rc = d.action.action == ACTION_TEMPFAIL ? SMFIS_TEMPFAIL
+		: d.action.action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_CONTINUE;
+	log_decision(c, domain, &d);
 	decision_clear(&d);
 	return rc;
 }

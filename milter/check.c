@@ -13,6 +13,10 @@
  *	On a backup it also says what the evidence for a delivery from
  *	CLIENT is: the witnesses of its network and the outage history of
  *	the better MX, from the configured store (the pool's, with Redis).
+ *	Before the verdict it says what the milter would do with it (the
+ *	same choice, action.c): "action: WORD", and with Action tempfail and
+ *	RetryAfter what the retry memory says of CLIENT's network; check mode
+ *	only looks at that memory, it never writes to it.
  *
  *	Exit status: 0 when it could decide, 1 on verdict error, 2 when the
  *	check itself could not run.
@@ -33,6 +37,7 @@
 #include "log.h"
 #include "mxset.h"
 #include "netaddr.h"
+#include "resolver.h"
 #include "store.h"
 
 static const char *const probe_words[] = {
@@ -53,9 +58,7 @@ static void print_entry(const struct decision *d, size_t i)
 		printf("%s%s", j == 0 ? " addresses=" : ",",
 		       netaddr_format(&e->addrs[j], addr, sizeof(addr)));
 	printf("%s self=%s", e->cname ? " cname=yes" : "", d->rank.self[i] ? "yes" : "no");
-	/* probes are made for the entries better than a backup's rank */
-	if (d->rank.has_self && d->rank.rank > d->rank.lowest && e->pref < d->rank.rank
-	    && d->result.verdict != VERDICT_EXEMPT)
+	if (i < decision_better(d))
 		printf(" probe=%s", probe_words[d->probes[i]]);
 	printf("\n");
 }
@@ -88,8 +91,7 @@ static void print_evidence(const struct config *cfg, struct services *s,
 {
 	const char *net = d->evidence.network;
 
-	if (d->mx == NULL || d->mx->status != MX_FOUND || !d->rank.has_self
-	    || d->rank.rank <= d->rank.lowest || d->result.verdict == VERDICT_EXEMPT)
+	if (decision_better(d) == 0)
 		return;
 	if (!d->evidence.asked)
 		evidence_gather(s->store, cfg, d->mx, &d->rank, d->probes, &in->client,
@@ -118,6 +120,42 @@ static void print_evidence(const struct config *cfg, struct services *s,
 	else
 		printf("recent-down: none (no better MX answering now was down within "
 		       "RecentDownWindow %u)\n", cfg->recent_down_window);
+}
+
+/* print_action - what the milter would do, chosen by the same code */
+static void print_action(const struct config *cfg, const struct decision_input *in,
+			 const struct decision *d)
+{
+	const struct action_result *a = &d->action;
+
+	printf("action: %s", action_name(a->action));
+	if (a->code != NULL)
+		printf(" (%s %s)", a->code, a->xcode);
+	else if (a->tag)
+		printf(" (header %s)", cfg->header_name);
+	printf("\n");
+	switch (d->retry) {
+	case RETRY_NOT_ASKED:
+		if (d->result.verdict == VERDICT_BYPASS && cfg->retry_after > 0
+		    && (a->action == ACTION_TEMPFAIL || a->action == ACTION_RETRY_ACCEPT))
+			printf("retry: not asked%s; a retry after RetryAfter %u s is accepted "
+			       "and tagged\n", in->client.family == 0 ? " (no client: -C CLIENT-ADDR)"
+			       : "", cfg->retry_after);
+		break;
+	case RETRY_FIRST:
+		printf("retry: %s was not tempfailed for %s yet: this is its first tempfail\n",
+		       d->evidence.network, in->domain);
+		break;
+	case RETRY_TOO_SOON:
+		printf("retry: %s was tempfailed for %s less than RetryAfter %u s ago\n",
+		       d->evidence.network, in->domain, cfg->retry_after);
+		break;
+	case RETRY_ACCEPT:
+		printf("retry: %s was first tempfailed for %s at least RetryAfter %u s ago: "
+		       "its retry is accepted and tagged\n", d->evidence.network, in->domain,
+		       cfg->retry_after);
+		break;
+	}
 }
 
 /* check_domain - the -t command */
@@ -178,7 +216,9 @@ int check_domain(const struct config *cfg, const char *domain, const char *local
 		printf("reachable: pref=%u host=%s\n", d.mx->v[d.result.reachable].pref,
 		       d.mx->v[d.result.reachable].host);
 	print_evidence(cfg, &services, &in, &d);
-	printf("reason: %s\n", d.result.reason);
+	decide_action(cfg, &services, &in, true, &d);
+	print_action(cfg, &in, &d);
+	printf("reason: %s\n", verdict_reason_name(&d.result));
 	printf("verdict: %s\n", verdict_name(d.result.verdict));
 
 	decision_clear(&d);

@@ -26,6 +26,8 @@
 #include "evidence.h"
 #include "log.h"
 #include "probe.h"
+#include "retry.h"
+#include "resolver.h"
 #include "stats.h"
 #include "store.h"
 
@@ -79,11 +81,18 @@ void services_caches(struct services *s, struct stats_caches *out)
 	};
 }
 
+/* decision_better - the better MX entries that decide() probed: a
+ * backup's, unless the client was exempt */
+size_t decision_better(const struct decision *d)
+{
+	return d->result.verdict == VERDICT_EXEMPT ? 0 : mx_better(d->mx, &d->rank);
+}
+
 /* decision_went_down - a better MX was up at its last probe and down at
  * the confirmation before accusing */
 bool decision_went_down(const struct decision *d)
 {
-	for (size_t i = 0; d->mx != NULL && i < d->mx->n && d->mx->v[i].pref < d->rank.rank; i++)
+	for (size_t i = 0, better = decision_better(d); i < better; i++)
 		if (d->probes[i] == PROBE_WENT_DOWN)
 			return true;
 	return false;
@@ -128,26 +137,49 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 	if (out->mx != NULL) {
 		mxset_rank(out->mx, &self, &out->rank);
 		/* probe only for a backup, and never for an MX relaying to us */
-		if (out->mx->status == MX_FOUND && out->rank.has_self
-		    && out->rank.rank > out->rank.lowest
-		    && !verdict_client_is_mx(out->mx, &in->client))
+		if (mx_better(out->mx, &out->rank) > 0 && !verdict_client_is_mx(out->mx, &in->client))
 			probe_better(s->prober, cfg, out->mx, &out->rank, in->deadline_ms, out->probes);
 	}
 	verdict_decide(&f, &out->result);
-	if (out->result.verdict == VERDICT_BACKUP && out->result.reachable < 0
-	    && decision_went_down(out))
-		stats_add(STAT_WENT_DOWN);	/* the confirmation spared the sender */
-	if (out->result.verdict != VERDICT_BYPASS)
-		return;
-	/* before accusing: did the sender have a reason to come here */
-	evidence_gather(s->store, cfg, out->mx, &out->rank, out->probes, &in->client,
-			&out->evidence);
-	f.tried_better = out->evidence.witness_ms != 0;
-	f.better_recently_down = out->evidence.down_ms != 0;
-	if (f.tried_better || f.better_recently_down) {
-		verdict_decide(&f, &out->result);
-		stats_add(f.tried_better ? STAT_TRIED_BETTER : STAT_RECENTLY_DOWN);
+	if (out->result.verdict == VERDICT_BYPASS) {
+		/* before accusing: did the sender have a reason to come here */
+		evidence_gather(s->store, cfg, out->mx, &out->rank, out->probes, &in->client,
+				&out->evidence);
+		f.tried_better = out->evidence.witness_ms != 0;
+		f.better_recently_down = out->evidence.down_ms != 0;
+		if (f.tried_better || f.better_recently_down)
+			verdict_decide(&f, &out->result);
 	}
+	if (out->result.reason < REASON_EVIDENCE_COUNT)
+		stats_add(STAT_EVIDENCE + out->result.reason);	/* the evidence spared the sender */
+}
+
+/* decide_action - what is done with the verdict (action.c), the retry
+ * memory asked only when the choice depends on it; a dry run (check
+ * mode) writes nothing to the memory and counts nothing */
+void decide_action(const struct config *cfg, struct services *s, const struct decision_input *in,
+		   bool dry_run, struct decision *d)
+{
+	struct action_facts f = {
+		.verdict = d->result.verdict,
+		.configured = cfg->action,
+		.retry_after = cfg->retry_after,
+	};
+
+	if (f.verdict == VERDICT_BYPASS) {
+		const struct domain_entry *e = domain_map_find(&cfg->action_map, in->domain);
+		if (e != NULL)
+			f.configured = (enum action)e->value;
+	}
+	if (action_asks_retry(&f) && !dry_run)
+		f.retry = retry_check(s->store, &in->client, cfg->retry_prefix4, cfg->retry_prefix6,
+				      in->domain, cfg->retry_after, cfg->retry_expire);
+	action_decide(&f, &d->action);
+	d->retry = f.retry;
+	if (dry_run || d->action.action == ACTION_ACCEPT)
+		return;
+	stats_bypass(d->evidence.network, in->domain);
+	stats_add(STAT_ACTION + d->action.action);
 }
 
 /* decision_clear - release what a decision holds */

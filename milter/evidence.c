@@ -97,7 +97,7 @@ void evidence_gather(struct store *s, const struct config *cfg, const struct mxs
 		      sizeof(out->network));
 	if (!witness && !outage)
 		return;
-	for (size_t i = 0; i < m->n && m->v[i].pref < rank->rank; i++)
+	for (size_t i = 0, better = mx_better(m, rank); i < better; i++)
 		for (size_t j = 0; j < m->v[i].naddrs; j++) {
 			const struct netaddr *a = &m->v[i].addrs[j];
 			bool up;

@@ -296,16 +296,15 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 					 * decision allocates nothing */
 	struct { size_t entry; char key[NETADDR_STRLEN + 8]; } waits[PROBE_MAX_ADDRS];
 	bool unknown[MX_MAX_ENTRIES] = { false }, went[MX_MAX_ENTRIES] = { false };
-	size_t better = 0, n = 0, nw = 0, budget = PROBE_MAX_ADDRS;
+	size_t better = mx_better(m, rank), n = 0, nw = 0, budget = PROBE_MAX_ADDRS;
 	int up = -1;
 	/* a bypass must rest on a result no older than ProbeConfirm */
 	uint64_t now = store_now(p->results), confirm_ms = (uint64_t)cfg->probe_confirm * 1000;
 	uint64_t fresh = confirm_ms > 0 && now > confirm_ms ? now - confirm_ms : 0;
 
-	while (better < m->n && m->v[better].pref < rank->rank) {
-		enum mx_host_status hs = m->v[better].status;
-		states[better++] = hs == HOST_OK ? PROBE_DOWN
-			: hs == HOST_ERROR ? PROBE_UNKNOWN : PROBE_NONE;
+	for (size_t i = 0; i < better; i++) {
+		enum mx_host_status hs = m->v[i].status;
+		states[i] = hs == HOST_OK ? PROBE_DOWN : hs == HOST_ERROR ? PROBE_UNKNOWN : PROBE_NONE;
 	}
 	/* what the local copy knows settles it without a probe or a question
 	 * to the pool: an address up, wherever it stands, or every address

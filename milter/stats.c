@@ -60,30 +60,11 @@ static struct {
 	struct topk parts[STRIPES];		/* copies taken under the stripe locks */
 } rep = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* The counters of the stats line, in its documented order. */
-static const enum counter line_order[] = {
-	STAT_RCPTS, STAT_VERDICT + VERDICT_EXEMPT, STAT_VERDICT + VERDICT_NOT_MX,
-	STAT_VERDICT + VERDICT_PRIMARY, STAT_VERDICT + VERDICT_BACKUP,
-	STAT_VERDICT + VERDICT_BYPASS, STAT_VERDICT + VERDICT_ERROR, STAT_TAGGED,
-	STAT_TEMPFAILED, STAT_REJECTED, STAT_RETRY_ACCEPTED, STAT_DNS_HITS, STAT_DNS_MISSES,
-	STAT_PROBES, STAT_PROBE_UP, STAT_PROBE_DOWN,
-};
-
-/* Every counter's name: the words of the line, and the fields of the
- * shared store's counter hashes. */
+/* The names of the counters no table names (verdict.c and action.c name
+ * theirs): the words of the line, and the fields of the shared store's
+ * counter hashes. */
 static const char *const counter_names[STAT_COUNT] = {
 	[STAT_RCPTS] = "rcpts",
-	[STAT_VERDICT + VERDICT_EXEMPT] = "exempt",
-	[STAT_VERDICT + VERDICT_NOT_MX] = "not-mx",
-	[STAT_VERDICT + VERDICT_PRIMARY] = "primary",
-	[STAT_VERDICT + VERDICT_BACKUP] = "backup",
-	[STAT_VERDICT + VERDICT_BYPASS] = "bypass",
-	[STAT_VERDICT + VERDICT_ERROR] = "error",
-	[STAT_TAGGED] = "tagged",
-	[STAT_TEMPFAILED] = "tempfailed",
-	[STAT_REJECTED] = "rejected",
-	[STAT_LOGGED] = "logged",
-	[STAT_RETRY_ACCEPTED] = "retry-accepted",
 	[STAT_DNS_HITS] = "dns-hits",
 	[STAT_DNS_MISSES] = "dns-misses",
 	[STAT_PROBES] = "probes",
@@ -92,21 +73,19 @@ static const char *const counter_names[STAT_COUNT] = {
 	[STAT_PROBE_SHARED] = "probe-shared",
 	[STAT_STORE_DOWN] = "store-down",
 	[STAT_STORE_LOCAL] = "store-local",
-	[STAT_TRIED_BETTER] = "tried-better-mx",
-	[STAT_RECENTLY_DOWN] = "recently-down",
 	[STAT_PROBE_CONFIRMS] = "probe-confirms",
-	[STAT_WENT_DOWN] = "went-down",
 	[STAT_WITNESSES] = "witnesses",
-};
-
-/* The evidence that excused bypass candidates, after the caches' words. */
-static const enum counter evidence_order[] = {
-	STAT_TRIED_BETTER, STAT_RECENTLY_DOWN, STAT_WENT_DOWN, STAT_PROBE_CONFIRMS, STAT_WITNESSES,
 };
 
 /* stats_counter_name - the word of a counter */
 const char *stats_counter_name(enum counter s)
 {
+	if (s >= STAT_VERDICT && s < STAT_ACTION)
+		return verdict_name((enum verdict)(s - STAT_VERDICT));
+	if (s >= STAT_ACTION && s < STAT_EVIDENCE)
+		return action_counter((enum action)(s - STAT_ACTION));
+	if (s >= STAT_EVIDENCE && s < STAT_DNS_HITS)
+		return verdict_evidence_counter((enum reason)(s - STAT_EVIDENCE));
 	return counter_names[s];
 }
 
@@ -214,36 +193,61 @@ static size_t append_top(char *buf, size_t len, size_t n, const char *name,
 	return n;
 }
 
+/* append_counter - " NAME=N" */
+static size_t append_counter(char *buf, size_t len, size_t n, const struct stats_span *s,
+			     enum counter c)
+{
+	return append(buf, len, n, " %s=%" PRIu64, stats_counter_name(c), s->c[c]);
+}
+
+/* append_actions - the actions counted in the documented part of the
+ * line, or (in_line false) those after it */
+static size_t append_actions(char *buf, size_t len, size_t n, const struct stats_span *s,
+			     bool in_line)
+{
+	for (int a = 0; a < ACTION_COUNTED; a++)
+		if (action_in_line((enum action)a) == in_line)
+			n = append_counter(buf, len, n, s, STAT_ACTION + a);
+	return n;
+}
+
 /* append_evidence - " tried-better-mx=N recently-down=N ..." */
 static size_t append_evidence(char *buf, size_t len, size_t n, const struct stats_span *s)
 {
-	for (size_t i = 0; i < sizeof(evidence_order) / sizeof(evidence_order[0]); i++)
-		n = append(buf, len, n, " %s=%" PRIu64, counter_names[evidence_order[i]],
-			   s->c[evidence_order[i]]);
-	return n;
+	for (int r = 0; r < REASON_EVIDENCE_COUNT; r++)
+		n = append_counter(buf, len, n, s, STAT_EVIDENCE + r);
+	n = append_counter(buf, len, n, s, STAT_PROBE_CONFIRMS);
+	return append_counter(buf, len, n, s, STAT_WITNESSES);
 }
 
 /* stats_format - "stats: HEAD rcpts=... top-domains=... dns-joins=..." */
 size_t stats_format(char *buf, size_t len, const char *head, const struct stats_span *s)
 {
+	static const enum counter lookups[] = {
+		STAT_DNS_HITS, STAT_DNS_MISSES, STAT_PROBES, STAT_PROBE_UP, STAT_PROBE_DOWN,
+	};
 	const struct stats_caches *k = &s->caches;
 	size_t n = append(buf, len, 0, "stats: %s", head);
 
-	for (size_t i = 0; i < sizeof(line_order) / sizeof(line_order[0]); i++)
-		n = append(buf, len, n, " %s=%" PRIu64, counter_names[line_order[i]],
-			   s->c[line_order[i]]);
+	n = append_counter(buf, len, n, s, STAT_RCPTS);
+	for (int v = 0; v < VERDICT_COUNT; v++)
+		n = append_counter(buf, len, n, s, STAT_VERDICT + v);
+	n = append_actions(buf, len, n, s, true);
+	for (size_t i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++)
+		n = append_counter(buf, len, n, s, lookups[i]);
 	n = append_top(buf, len, n, "top-clients", s->clients, s->nclients);
 	n = append_top(buf, len, n, "top-domains", s->domains, s->ndomains);
+	/* beyond the documented line: Action log, ... */
+	n = append_actions(buf, len, n, s, false);
 	if (s->pool)	/* the pool has no caches; the store's own counts */
 		return append_evidence(buf, len,
-			append(buf, len, n, " logged=%" PRIu64 " probe-shared=%" PRIu64
-			       " store-down=%" PRIu64 " store-local=%" PRIu64, s->c[STAT_LOGGED],
-			       s->c[STAT_PROBE_SHARED], s->c[STAT_STORE_DOWN],
-			       s->c[STAT_STORE_LOCAL]), s);
-	/* beyond the documented line: Action log, and the caches at work */
-	n = append(buf, len, n, " logged=%" PRIu64 " dns-joins=%" PRIu64 " dns-evictions=%" PRIu64
+			append(buf, len, n, " probe-shared=%" PRIu64 " store-down=%" PRIu64
+			       " store-local=%" PRIu64, s->c[STAT_PROBE_SHARED],
+			       s->c[STAT_STORE_DOWN], s->c[STAT_STORE_LOCAL]), s);
+	/* ... the caches at work */
+	n = append(buf, len, n, " dns-joins=%" PRIu64 " dns-evictions=%" PRIu64
 		      " dns-cached=%" PRIu64 " probe-joins=%" PRIu64 " probe-evictions=%" PRIu64
-		      " probe-cached=%" PRIu64, s->c[STAT_LOGGED], k->dns_joins, k->dns_evictions,
+		      " probe-cached=%" PRIu64, k->dns_joins, k->dns_evictions,
 		      k->dns_entries, k->probe_joins, k->probe_evictions, k->probe_entries);
 	/* and the shared store, when there is one */
 	if (k->store != STORE_NONE)
@@ -276,25 +280,16 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 /* stats_write_prometheus - the totals in the Prometheus text format */
 int stats_write_prometheus(FILE *f, const struct stats_span *t, uint64_t start_time)
 {
-	static const char *const verdicts[VERDICT_COUNT] = {
-		[VERDICT_EXEMPT] = "exempt", [VERDICT_ERROR] = "error", [VERDICT_NOT_MX] = "not-mx",
-		[VERDICT_PRIMARY] = "primary", [VERDICT_BACKUP] = "backup",
-		[VERDICT_BYPASS] = "bypass",
-	};
-	static const struct { enum counter c; const char *action; } actions[] = {
-		{ STAT_TAGGED, "tag" }, { STAT_TEMPFAILED, "tempfail" }, { STAT_REJECTED, "reject" },
-		{ STAT_LOGGED, "log" }, { STAT_RETRY_ACCEPTED, "retry-accept" },
-	};
 	const struct stats_caches *k = &t->caches;
 
 	family(f, "mxbypass_rcpt_total", "counter", "Recipients checked, by verdict.");
 	for (int v = 0; v < VERDICT_COUNT; v++)
-		fprintf(f, "mxbypass_rcpt_total{verdict=\"%s\"} %" PRIu64 "\n", verdicts[v],
-			t->c[STAT_VERDICT + v]);
+		fprintf(f, "mxbypass_rcpt_total{verdict=\"%s\"} %" PRIu64 "\n",
+			verdict_name((enum verdict)v), t->c[STAT_VERDICT + v]);
 	family(f, "mxbypass_action_total", "counter", "Bypassing recipients, by what was done.");
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		fprintf(f, "mxbypass_action_total{action=\"%s\"} %" PRIu64 "\n", actions[i].action,
-			t->c[actions[i].c]);
+	for (int a = 0; a < ACTION_COUNTED; a++)
+		fprintf(f, "mxbypass_action_total{action=\"%s\"} %" PRIu64 "\n",
+			action_name((enum action)a), t->c[STAT_ACTION + a]);
 	family(f, "mxbypass_dns_lookups_total", "counter",
 	       "MX set lookups, answered from the cache (hit) or by DNS (miss).");
 	fprintf(f, "mxbypass_dns_lookups_total{result=\"hit\"} %" PRIu64 "\n", t->c[STAT_DNS_HITS]);
@@ -307,12 +302,9 @@ int stats_write_prometheus(FILE *f, const struct stats_span *t, uint64_t start_t
 		t->c[STAT_PROBE_DOWN]);
 	family(f, "mxbypass_evidence_total", "counter",
 	       "Bypass candidates found to be legitimate backup deliveries, by evidence.");
-	fprintf(f, "mxbypass_evidence_total{evidence=\"tried-better-mx\"} %" PRIu64 "\n",
-		t->c[STAT_TRIED_BETTER]);
-	fprintf(f, "mxbypass_evidence_total{evidence=\"better-mx-recently-down\"} %" PRIu64 "\n",
-		t->c[STAT_RECENTLY_DOWN]);
-	fprintf(f, "mxbypass_evidence_total{evidence=\"better-mx-went-down\"} %" PRIu64 "\n",
-		t->c[STAT_WENT_DOWN]);
+	for (int r = 0; r < REASON_EVIDENCE_COUNT; r++)
+		fprintf(f, "mxbypass_evidence_total{evidence=\"%s\"} %" PRIu64 "\n",
+			verdict_reason_word((enum reason)r), t->c[STAT_EVIDENCE + r]);
 	family(f, "mxbypass_probe_confirms_total", "counter",
 	       "Probes repeated before a bypass verdict because the result was older than ProbeConfirm.");
 	fprintf(f, "mxbypass_probe_confirms_total %" PRIu64 "\n", t->c[STAT_PROBE_CONFIRMS]);

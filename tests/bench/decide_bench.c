@@ -27,6 +27,7 @@
 #include "decide.h"
 #include "log.h"
 #include "mxset.h"
+#include "resolver.h"
 
 static const struct config *cfg;
 static struct services services;
@@ -59,7 +60,7 @@ static void *decide_loop(void *arg)
 		decide(cfg, &services, &resolver, &input, &d);
 		if (d.result.verdict != VERDICT_BYPASS) {
 			fprintf(stderr, "decide_bench: verdict %s (%s), expected bypass\n",
-				verdict_name(d.result.verdict), d.result.reason);
+				verdict_name(d.result.verdict), verdict_reason_name(&d.result));
 			exit(1);
 		}
 		decision_clear(&d);

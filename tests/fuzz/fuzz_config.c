@@ -170,6 +170,12 @@ static bool is_normal(const char *d)
 		&& domain_normalize(d, len, out, sizeof(out)) && strcmp(out, d) == 0;
 }
 
+/* configurable - one of the four values Action and ActionMap take */
+static bool configurable(enum action a)
+{
+	return a == ACTION_TAG || a == ACTION_TEMPFAIL || a == ACTION_REJECT || a == ACTION_LOG;
+}
+
 /* check_map - sorted, no duplicates, every name normalised */
 static void check_map(const struct domain_map *m, bool patterns, int max_value)
 {
@@ -218,7 +224,7 @@ static void check_config(const struct config *c)
 	CHECK(facility);
 	CHECK(c->log_level == LOG_ERR || c->log_level == LOG_WARNING || c->log_level == LOG_NOTICE
 	      || c->log_level == LOG_INFO || c->log_level == LOG_DEBUG);
-	CHECK(c->action >= ACTION_TAG && c->action <= ACTION_LOG);
+	CHECK(configurable(c->action));
 	CHECK(c->header_name != NULL && printable(c->header_name, false));
 	CHECK(strlen(c->header_name) >= 1 && strlen(c->header_name) <= 64);
 	CHECK(strchr(c->header_name, ':') == NULL);
@@ -254,7 +260,9 @@ static void check_config(const struct config *c)
 	CHECK(absolute_or_null(c->action_map_file));
 	CHECK(c->action_map_file != NULL || c->action_map.n == 0);
 	CHECK(c->domains_spec != NULL || c->domains.n == 0);
-	check_map(&c->action_map, true, ACTION_LOG);
+	check_map(&c->action_map, true, ACTION_COUNT - 1);
+	for (size_t i = 0; i < c->action_map.n; i++)
+		CHECK(configurable((enum action)c->action_map.v[i].value));
 	check_map(&c->domains, true, 1);
 	check_map(&c->local_names, false, 1);
 	check_cidrs(&c->local_addresses);

@@ -62,6 +62,7 @@
 #include "log.h"
 #include "mxset.h"
 #include "netaddr.h"
+#include "resolver.h"
 
 #include "../common/ares_fake.h"
 

@@ -134,6 +134,22 @@ tcheck outside.test 192.0.2.7 exempt
 tcheck live.bypass.test 2001:db8::7 bypass
 pass "check mode: the milter's verdict for all 18 scenarios"
 
+# ... and the milter's action, chosen by the same code (the configuration
+# of the phases above: ActionMap, Action tag).
+bypass_conf "$T/actions.conf"
+# taction DOMAIN CLIENT WANT - the action line of -t
+taction() {
+	"$MILTER" -c "$T/actions.conf" -t "$1" -a 127.0.0.30 -C "$2" >"$T/t.out" 2>"$T/t.err"
+	grep -qxF "action: $3" "$T/t.out" || { cat "$T/t.out" "$T/t.err"; fail "-t $1 -C $2: no [action: $3]"; }
+}
+taction live.bypass.test 192.0.2.7 "tag (header X-MX-Bypass)"
+taction reject.bypass.test 192.0.2.7 "reject (550 5.7.1)"
+taction temp.bypass.test 192.0.2.7 "tempfail (451 4.7.1)"
+taction dryrun.bypass.test 192.0.2.7 log
+taction dead.bypass.test 192.0.2.7 accept
+taction live.bypass.test 10.9.9.9 accept
+pass "check mode: the milter's action (tag, reject, tempfail, log per ActionMap; accept)"
+
 # A primary that drops SYNs, or resets in the middle of its greeting: down,
 # and the answer comes within ProbeTimeout.
 for s in synhole reset; do

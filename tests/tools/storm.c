@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "config.h"
 #include "mxset.h"
+#include "resolver.h"
 
 static struct config *cfg;
 static struct cache *cache;

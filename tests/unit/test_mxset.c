@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "config.h"
 #include "mxset.h"
+#include "resolver.h"
 
 #include "../common/ares_fake.h"
 

@@ -108,10 +108,22 @@ static void test_topk_merge(void **state)
 
 static struct stats_span sample_span(void)
 {
+	/* each counter's value by its name: 100 and up, in this order */
+	static const char *const names[STAT_COUNT] = {
+		"rcpts", "exempt", "error", "not-mx", "primary", "backup", "bypass", "tagged",
+		"tempfailed", "rejected", "logged", "retry-accepted", "dns-hits", "dns-misses",
+		"probes", "probe-up", "probe-down", "probe-shared", "store-down", "store-local",
+		"tried-better-mx", "recently-down", "probe-confirms", "went-down", "witnesses",
+	};
 	struct stats_span s = { .seconds = 300 };
 
-	for (int i = 0; i < STAT_COUNT; i++)
-		s.c[i] = 100 + (uint64_t)i;
+	for (int i = 0; i < STAT_COUNT; i++) {
+		size_t j = 0;
+		while (j < STAT_COUNT && strcmp(names[j], stats_counter_name(i)) != 0)
+			j++;
+		assert_in_range(j, 0, STAT_COUNT - 1);	/* every counter has its word */
+		s.c[i] = 100 + (uint64_t)j;
+	}
 	s.caches = (struct stats_caches){ 1, 2, 3, 4, 5, 6, STORE_NONE };
 	s.nclients = 2;
 	snprintf(s.clients[0].key, TOPK_KEYMAX, "198.51.100.0/24");

@@ -1,5 +1,5 @@
 /*
- * test_verdict - the policy: facts in, verdict out (DESIGN.md "Verdicts").
+ * test_verdict - the policy: facts in, verdict out.
  *
  * Each case is a scenario: an MX set built in memory, this host's self facts
  * (ranked by the real mxset_rank()), the client, and what the probes of each
@@ -583,8 +583,8 @@ static void test_decide(void **state)
 		fail_msg("%s", s.err);
 	assert_in_range(r.verdict, VERDICT_EXEMPT, VERDICT_COUNT - 1);
 	assert_string_equal(verdict_name(r.verdict), verdict_name(vc->verdict));
-	assert_non_null(r.reason);
-	assert_string_equal(r.reason, vc->reason);
+	assert_non_null(verdict_reason_name(&r));
+	assert_string_equal(verdict_reason_name(&r), vc->reason);
 	assert_int_equal(r.via, vc->via);
 	assert_int_equal(r.reachable, vc->reachable);
 }
@@ -627,6 +627,68 @@ static void test_names(void **state)
 	}
 }
 
+/* Every reason has its word; the evidence reasons have a counter word. */
+static void test_reason_words(void **state)
+{
+	static const char *const words[REASON_COUNT][2] = {
+		[REASON_TRIED_BETTER] = { "tried-better-mx", "tried-better-mx" },
+		[REASON_RECENTLY_DOWN] = { "better-mx-recently-down", "recently-down" },
+		[REASON_WENT_DOWN] = { "better-mx-went-down", "went-down" },
+		[REASON_DOMAIN_NOT_LISTED] = { "domain-not-listed", NULL },
+		[REASON_TRUSTED] = { "trusted-network", NULL },
+		[REASON_AUTHENTICATED] = { "authenticated", NULL },
+		[REASON_NO_LOOKUP] = { "no-lookup", NULL },
+		[REASON_LOOKUP] = { NULL, NULL },
+		[REASON_CLIENT_IS_MX] = { "client-is-mx", NULL },
+		[REASON_NOT_LISTED] = { "not-listed", NULL },
+		[REASON_LOWEST_PREFERENCE] = { "lowest-preference", NULL },
+		[REASON_REACHABLE] = { "better-mx-reachable", NULL },
+		[REASON_PROBE_UNFINISHED] = { "probe-unfinished", NULL },
+		[REASON_UNREACHABLE] = { "better-mx-unreachable", NULL },
+	};
+	struct verdict_result r = { .reason = REASON_LOOKUP, .lookup = MX_SERVFAIL };
+
+	(void)state;
+	for (int i = 0; i < REASON_COUNT; i++) {
+		if (words[i][0] == NULL)
+			assert_null(verdict_reason_word((enum reason)i));
+		else
+			assert_string_equal(verdict_reason_word((enum reason)i), words[i][0]);
+		if (i < REASON_EVIDENCE_COUNT)
+			assert_string_equal(verdict_evidence_counter((enum reason)i), words[i][1]);
+	}
+	assert_string_equal(verdict_reason_name(&r), "servfail");
+}
+
+/* The better entries: only a backup's, the ones before its rank. */
+static void test_better(void **state)
+{
+	struct scenario s = { 0 };
+	const struct verdict_case vc = {
+		"backup at 30", "10 mx1 192.0.2.10; 10 mx4 192.0.2.40; 20 mx2 192.0.2.20; 30 mx3 192.0.2.30",
+		MX_FOUND, "local=192.0.2.30", NULL, LISTED, "uuu.", VERDICT_BYPASS, "", 3, 0,
+	};
+	bool built = scenario_build(&s, &vc);
+	struct mx_rank rank = s.rank;
+
+	(void)state;
+	if (!built)
+		fail_msg("%s", s.err);
+	assert_int_equal(mx_better(s.mx, &rank), 3);
+	assert_int_equal(mx_better(NULL, &rank), 0);
+	rank.rank = 10;			/* a primary: none */
+	assert_int_equal(mx_better(s.mx, &rank), 0);
+	rank.rank = 20;
+	assert_int_equal(mx_better(s.mx, &rank), 2);
+	rank.has_self = false;		/* not in the set: none */
+	assert_int_equal(mx_better(s.mx, &rank), 0);
+	rank.has_self = true;
+	s.mx->status = MX_SERVFAIL;	/* only an outcome: none */
+	assert_int_equal(mx_better(s.mx, &rank), 0);
+	s.mx->status = MX_FOUND;
+	scenario_free(&s);
+}
+
 /* Outside a found set, no address is known to be an MX host's. */
 static void test_client_is_mx_edges(void **state)
 {
@@ -662,6 +724,8 @@ int main(void)
 	CASES(test_decide, cases);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rank_of_scenarios);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_names);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_reason_words);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_better);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_client_is_mx_edges);
 	return _cmocka_run_group_tests("verdict", tests, n, NULL, NULL);
 }
