@@ -7,7 +7,7 @@
  *	verdict_decide() is the whole policy of the milter in one pure
  *	function: no I/O, no clock, no libmilter, no c-ares. The callers
  *	gather the facts (and skip the DNS lookup and probes a verdict does
- *	not need); the rules live here, in this order:
+ *	not need); the rules live here, in the order of docs/design.md "Verdicts":
  *
  *	exempt	  the domain is outside Domains, the client is trusted or
  *		  authenticated, or it is one of the domain's MX hosts (a

@@ -20,7 +20,7 @@
  *	- loading the same files again gives the same configuration, field
  *	  for field;
  *	- a configuration that loads keeps every value inside the bounds of
- *	  the key table (DESIGN.md): numbers in range, MinTTL <= MaxTTL,
+ *	  the key table (milter/config.c): numbers in range, MinTTL <= MaxTTL,
  *	  RetryAfter below RetryExpire, texts printable, header names without
  *	  colon or space, paths absolute, domain patterns normalised, sorted
  *	  and without duplicates, networks with a prefix that fits;

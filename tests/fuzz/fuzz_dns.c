@@ -452,7 +452,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* expect_status - the outcome a failed MX query means (DESIGN.md) */
+/* expect_status - the outcome a failed MX query means (docs/design.md "MX set outcomes") */
 static enum mx_status expect_status(int status)
 {
 	switch (status) {

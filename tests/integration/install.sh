@@ -24,7 +24,8 @@ unit=$(installed /systemd/system/mxbypass-milter.service)
 installed /tmpfiles.d/mxbypass-milter.conf >/dev/null
 for f in postfix-main.cf sendmail.mc mxbypass.cf; do installed "/examples/$f" >/dev/null; done
 installed /doc/mxbypass-milter/README.md >/dev/null
-pass "make install DESTDIR: daemon, config, 2 man pages, unit, tmpfiles, 3 examples, README"
+for f in design.md architecture.md testing.md; do installed "/doc/mxbypass-milter/docs/$f" >/dev/null; done
+pass "make install DESTDIR: daemon, config, 2 man pages, unit, tmpfiles, 3 examples, README, docs"
 
 grep -qx "ExecStart=$sbin -f -c $conf" "$root$unit" \
 	|| fail "unit: ExecStart does not name the installed paths"

@@ -1,5 +1,5 @@
 /*
- * test_verdict - the policy: facts in, verdict out.
+ * test_verdict - the policy: facts in, verdict out (docs/design.md "Verdicts").
  *
  * Each case is a scenario: an MX set built in memory, this host's self facts
  * (ranked by the real mxset_rank()), the client, and what the probes of each
