@@ -202,8 +202,8 @@ def cmd_statsline(statsfile, line):
     for a, w in (("tag", "tagged"), ("tempfail", "tempfailed"), ("reject", "rejected"),
                  ("log", "logged"), ("retry-accept", "retry-accepted")):
         want[("mxbypass_action_total", L(action=a))] = w
-    for r in ("hit", "miss"):
-        want[("mxbypass_dns_lookups_total", L(result=r))] = "dns-%ss" % r
+    for r, w in (("hit", "dns-hits"), ("miss", "dns-misses")):
+        want[("mxbypass_dns_lookups_total", L(result=r))] = w
     want[("mxbypass_probes_total", ())] = "probes"
     for r in ("up", "down"):
         want[("mxbypass_probe_results_total", L(result=r))] = "probe-" + r
