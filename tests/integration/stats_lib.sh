@@ -19,6 +19,8 @@ need_python() { command -v python3 >/dev/null || skip "python3 not installed"; }
 
 start_stats_milter() {
 	[ -x "$MILTERTEST" ] || skip "miltertest not installed"
+	printf 'StateBackend redis\n' >"$T/redis.conf"
+	"$MILTER" -n -c "$T/redis.conf" >/dev/null 2>&1 || skip "built without hiredis"
 	start_nsd
 	start_mx_hosts
 	start_redis
