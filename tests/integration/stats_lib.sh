@@ -5,7 +5,7 @@
 # zones/bypass.test), sharing its state in the test's own redis-server so
 # that the file has the store's metrics too, with StatsInterval 1 and
 # StatsFile $STATS_FILE ($T/textfile/mxbypass.prom). drive_stats_milter
-# sends miltertest sessions with every verdict and action, DNS lookups and
+# sends miltertest connections with every verdict and action, DNS lookups and
 # probes through it, and waits until the file has seen every recipient.
 # PROMCHECK is the script that compares the file with its readers.
 
