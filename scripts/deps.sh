@@ -7,6 +7,7 @@ DEPS_PACKAGES=(
 	miltertest postfix swaks nsd dnsmasq-base procps sasl2-bin libsasl2-modules
 	libwrap0 m4 iproute2 valgrind libhiredis-dev redis-server redis-tools
 	postgrey libidn12 libgnutls-dane0
+	python3 curl prometheus-node-exporter rspamd
 )
 
 # deps_install - apt-get install whatever is not installed yet
@@ -24,5 +25,16 @@ deps_install() {
 	echo "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# The tests start every daemon they use on ports of their own: keep the
+	# packages' init scripts (postfix, redis, rspamd, node_exporter) from
+	# starting system instances, unless the machine already has a policy.
+	local policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+	fi
+	local rc=0
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[ -z "$policy" ] || rm -f "$policy"
+	return $rc
 }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # install.sh - make install DESTDIR=...: the daemon, both manual pages, the
 # example configuration, the systemd unit with its paths filled in, the
-# tmpfiles.d entry and the MTA and SpamAssassin examples; the pages render
-# without a warning, and the installed daemon accepts the installed file.
+# tmpfiles.d entry and the MTA, SpamAssassin, Rspamd and Grafana examples;
+# the pages render without a warning, and the installed daemon accepts the
+# installed file.
 . "$(dirname "$0")/lib.sh"
 
 root="$T/root"
@@ -22,10 +23,10 @@ man8=$(installed /man8/mxbypass-milter.8)
 man5=$(installed /man5/mxbypass-milter.conf.5)
 unit=$(installed /systemd/system/mxbypass-milter.service)
 installed /tmpfiles.d/mxbypass-milter.conf >/dev/null
-for f in postfix-main.cf sendmail.mc mxbypass.cf; do installed "/examples/$f" >/dev/null; done
+for f in postfix-main.cf sendmail.mc mxbypass.cf rspamd-mxbypass.conf grafana-dashboard.json; do installed "/examples/$f" >/dev/null; done
 installed /doc/mxbypass-milter/README.md >/dev/null
 for f in design.md architecture.md testing.md; do installed "/doc/mxbypass-milter/docs/$f" >/dev/null; done
-pass "make install DESTDIR: daemon, config, 2 man pages, unit, tmpfiles, 3 examples, README, docs"
+pass "make install DESTDIR: daemon, config, 2 man pages, unit, tmpfiles, 5 examples, README, docs"
 
 grep -qx "ExecStart=$sbin -f -c $conf" "$root$unit" \
 	|| fail "unit: ExecStart does not name the installed paths"
