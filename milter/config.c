@@ -16,12 +16,8 @@
  *	The parser, the defaults, the checks of -n, the example file and the
  *	man page all come from that table, so they cannot
  *	drift. This module holds the table, reads the file and hands each
- *	value to the parser of its key's type (config_value.c).
- *
- *	A snapshot is immutable and refcounted. config_current() hands out a
- *	reference to the one in force; a connection keeps the configuration it
- *	started with. config_reload() installs a new snapshot only when the
- *	whole file is good: a bad file keeps the old one.
+ *	value to the parser of its key's type (config_value.c); the snapshot
+ *	in force and its reload are in config_snapshot.c.
  *
  *	config_load() reads "Key value" lines ('#' starts a comment at the
  *	start of a line or after white space; keys are case-insensitive) and
@@ -37,7 +33,6 @@
 /* System. */
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -553,61 +548,6 @@ void config_free(struct config *c)
 	free(c->raw);
 	free(c->path);
 	free(c);
-}
-
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct config *current;
-
-/* config_current - a new reference to the configuration in force */
-struct config *config_current(void)
-{
-	struct config *c;
-
-	pthread_mutex_lock(&current_lock);
-	if ((c = current) != NULL)
-		atomic_fetch_add(&c->refs, 1);
-	pthread_mutex_unlock(&current_lock);
-	return c;
-}
-
-/* config_release - drop a reference; the last one frees */
-void config_release(struct config *c)
-{
-	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1)
-		config_free(c);
-}
-
-/* config_install - make c the configuration in force (takes c's reference) */
-void config_install(struct config *c)
-{
-	struct config *old;
-
-	pthread_mutex_lock(&current_lock);
-	old = current;
-	current = c;
-	pthread_mutex_unlock(&current_lock);
-	config_release(old);
-}
-
-/* config_reload - read the file again; install it only if it is whole */
-bool config_reload(const char *path, bool must_exist, struct config_diag *d)
-{
-	struct config *next = config_load(path, must_exist, d), *old;
-
-	if (next == NULL)
-		return false;
-	if ((old = config_current()) != NULL) {
-		for (size_t i = 0; i < NKEYS; i++) {
-			const char *a = old->raw[i] ? old->raw[i] : "";
-			const char *b = next->raw[i] ? next->raw[i] : "";
-			if ((config_keys[i].flags & KF_RESTART) && strcmp(a, b) != 0)
-				log_notice("config: %s changed in %s: takes effect at the next restart",
-					   config_keys[i].name, path);
-		}
-		config_release(old);
-	}
-	config_install(next);
-	return true;
 }
 
 /* config_action_name - the word of an action */
