@@ -14,7 +14,7 @@
  *	Every key lives in one row of config_keys[]: name, type, default,
  *	bounds, where it goes in struct config, and one line of documentation.
  *	The parser, the defaults, the checks of -n, the example file and the
- *	man page all come from that table, so they cannot
+ *	man page (config_write.c) all come from that table, so they cannot
  *	drift. This module holds the table, reads the file and hands each
  *	value to the parser of its key's type (config_value.c); the snapshot
  *	in force and its reload are in config_snapshot.c.
@@ -557,111 +557,4 @@ const char *config_action_name(enum action a)
 		if (e->value == (int)a)
 			return e->name;
 	return "?";
-}
-
-/* config_write_example - the example file, made from the table */
-void config_write_example(FILE *out)
-{
-	fprintf(out,
-		"# mxbypass-milter.conf - configuration of mxbypass-milter(8)\n"
-		"#\n"
-		"# \"Key value\" per line; keys are case-insensitive; '#' starts a comment.\n"
-		"# Lists are separated by commas and/or spaces. Durations are seconds\n"
-		"# (suffixes s, m, h, d, w allowed) unless the key says milliseconds.\n"
-		"# Every key is shown with its default, commented out.\n"
-		"#\n"
-		"# This file is generated from the key table: make conf-update.\n");
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct config_key *k = &config_keys[i];
-
-		if (k->type == KT_SECTION) {
-			fprintf(out, "\n## %s\n", k->name);
-			continue;
-		}
-		fprintf(out, "\n# %s: %s.\n", k->name, k->doc);
-		if (k->def != NULL)
-			fprintf(out, "#%s %s\n", k->name, k->def);
-		else
-			fprintf(out, "# Default: none. Example:\n#%s %s\n", k->name, k->example);
-	}
-}
-
-/* roff - text for a man page: backslashes doubled up, no line starting
- * with a control character */
-static void roff(FILE *out, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s != '\0'; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
-/* config_write_manpage - mxbypass-milter.conf(5), made from the table */
-void config_write_manpage(FILE *out, const char *version)
-{
-	fprintf(out,
-		".\\\" Generated from the key table of milter/config.c: do not edit.\n"
-		".TH MXBYPASS-MILTER.CONF 5 \"\" \"mxbypass-milter %s\" \"File Formats\"\n"
-		".SH NAME\n"
-		"mxbypass-milter.conf \\- configuration of mxbypass-milter\n"
-		".SH SYNOPSIS\n"
-		".B /etc/mxbypass-milter.conf\n"
-		".SH DESCRIPTION\n"
-		"One setting per line:\n"
-		".IR \"Key value\" .\n"
-		"Keys are case-insensitive.\n"
-		"A\n"
-		".B #\n"
-		"at the start of a line, or after white space, starts a comment.\n"
-		"Lists are separated by commas and/or spaces.\n"
-		"Durations are seconds (suffixes s, m, h, d, w allowed) unless the key\n"
-		"says milliseconds.\n"
-		"An unknown key, a bad or out-of-range value, a bad network or a key given\n"
-		"twice is an error that names the file and the line;\n"
-		".B mxbypass-milter -n\n"
-		"prints every such error and exits 1.\n"
-		".PP\n"
-		"The configuration is read at start-up and again on SIGHUP; a file with\n"
-		"any error is not taken, and the running configuration stays.\n"
-		"Socket, UserID, UMask, PidFile and the shared-state keys take effect at\n"
-		"the next start only.\n"
-		"Connections that are open finish with the configuration they started\n"
-		"with.\n", version);
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct config_key *k = &config_keys[i];
-
-		if (k->type == KT_SECTION) {
-			fprintf(out, ".SH ");
-			for (const char *c = k->name; *c != '\0'; c++)
-				fputc(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c, out);
-			fputc('\n', out);
-			continue;
-		}
-		fprintf(out, ".TP\n.B %s\n", k->name);
-		roff(out, k->doc);
-		fprintf(out, ".\n.br\n");
-		if (k->def != NULL) {
-			fprintf(out, "Default: ");
-			roff(out, k->def);
-		} else {
-			fprintf(out, "Default: none. Example: ");
-			roff(out, k->example);
-		}
-		fputc('\n', out);
-	}
-	fprintf(out,
-		".SH FILES\n"
-		".TP\n"
-		".I /etc/mxbypass-milter.conf\n"
-		"The default configuration file; when it is missing, the built-in\n"
-		"defaults above apply.\n"
-		".SH SEE ALSO\n"
-		".BR mxbypass-milter (8),\n"
-		".BR postconf (5)\n");
 }
