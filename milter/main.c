@@ -13,38 +13,22 @@
  *	unix socket to UserID, daemon (the parent exits only once the child
  *	is serving, with its status), PID file, privileges dropped, milter.
  *
- *	Signals are owned by the main thread. libmilter's own signal thread
- *	would take SIGHUP as "stop", so the main thread installs handlers that
- *	write the signal number to a pipe, blocks the signals while it starts
- *	the thread that runs smfi_main (every libmilter thread inherits the
- *	blocked mask), then unblocks them, and reads the pipe: it reloads
- *	(HUP), logs statistics (USR1) or stops (TERM, INT). Between signals it
- *	wakes every StatsInterval to log the statistics.
- *
- *	That alone leaves a window: while the main thread runs a handler, the
- *	signal is blocked there too, and a second one is taken by whichever
- *	thread sigwait()s for it, libmilter's. So sigwait() below, which
- *	libmilter calls through the dynamic linker, leaves HUP, TERM and INT
- *	out of the set of any thread but the main one: libmilter's signal
- *	thread then waits for nothing, and never stops the milter by itself.
+ *	The socket, detaching, the PID file and the privileges are daemon.c.
+ *	The main thread owns the signals (signals.c, which says why libmilter
+ *	must not): it reloads on HUP, logs statistics on USR1 and every
+ *	StatsInterval, and stops on TERM or INT.
  */
 
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <ares.h>
@@ -54,9 +38,11 @@
 #include "check.h"
 #include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "decide.h"
 #include "log.h"
 #include "netaddr.h"
+#include "signals.h"
 #include "stats.h"
 #include "store.h"
 
@@ -75,8 +61,6 @@ struct options {
 	bool pool_stats;		/* -S */
 };
 
-static int signal_pipe[2] = { -1, -1 };
-static pthread_t main_thread;
 static struct services services;
 
 /* usage - the synopsis, to stdout for -h, stderr for mistakes */
@@ -198,145 +182,13 @@ static void password_free(char *pw)
 	free(pw);
 }
 
-/* socket_path - the file of a unix socket specification, else NULL */
-static const char *socket_path(const char *spec)
-{
-	if (strncmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	return spec[0] == '/' ? spec : NULL;
-}
-
-/* open_socket - register with libmilter and create the listening socket */
-static void open_socket(const struct config *cfg)
-{
-	const char *path = socket_path(cfg->socket);
-	mode_t old;
-
-	if (smfi_setconn(cfg->socket) != MI_SUCCESS)
-		log_fatal("milter: bad socket specification %s", cfg->socket);
-	if (smfi_register(*callbacks_filter()) != MI_SUCCESS)
-		log_fatal("milter: smfi_register failed");
-	old = umask((mode_t)cfg->umask);
-	if (smfi_opensocket(true) != MI_SUCCESS)
-		log_fatal("milter: cannot open socket %s (does its directory exist? "
-			  "is another instance running?)", cfg->socket);
-	umask(old);
-	if (path != NULL && cfg->user != NULL && chown(path, cfg->uid, cfg->gid) != 0)
-		log_fatal("milter: cannot chown %s to %s: %s", path, cfg->user, strerror(errno));
-}
-
-/* daemonize - detach; the parent exits with the child's start-up status */
-static int daemonize(void)
-{
-	int ready[2];
-	pid_t pid;
-	char status = 1;
-
-	if (pipe(ready) != 0)
-		log_fatal("daemon: pipe: %s", strerror(errno));
-	if ((pid = fork()) < 0)
-		log_fatal("daemon: fork: %s", strerror(errno));
-	if (pid > 0) {
-		close(ready[1]);
-		if (read(ready[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
-	}
-	close(ready[0]);
-	if (setsid() < 0)
-		log_fatal("daemon: setsid: %s", strerror(errno));
-	if (chdir("/") != 0)
-		log_fatal("daemon: chdir /: %s", strerror(errno));
-	int null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
-	return ready[1];
-}
-
-/* write_pidfile - the daemon's process id, written before privileges go */
-static void write_pidfile(const char *path)
-{
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL)
-		return;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		log_fatal("daemon: cannot write PID file %s: %s", path, strerror(errno));
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n || close(fd) != 0)
-		log_fatal("daemon: cannot write PID file %s: %s", path, strerror(errno));
-}
-
-/* drop_privileges - become UserID; never go on as root when asked not to */
-static void drop_privileges(const struct config *cfg)
-{
-	struct passwd *pw;
-
-	if (cfg->user == NULL)
-		return;
-	if (getuid() != cfg->uid || geteuid() != cfg->uid) {
-		pw = getpwuid(cfg->uid);
-		if (geteuid() == 0 && initgroups(pw ? pw->pw_name : cfg->user, cfg->gid) != 0)
-			log_fatal("daemon: initgroups %s: %s", cfg->user, strerror(errno));
-		if (setgid(cfg->gid) != 0)
-			log_fatal("daemon: cannot switch to group %lu: %s",
-				  (unsigned long)cfg->gid, strerror(errno));
-		if (setuid(cfg->uid) != 0)
-			log_fatal("daemon: cannot switch to user %s: %s", cfg->user, strerror(errno));
-	}
-	if (cfg->uid != 0 && (getuid() == 0 || geteuid() == 0 || setuid(0) == 0))
-		log_fatal("daemon: still root after switching to %s: refusing to run", cfg->user);
-}
-
-/* on_signal - only note the signal; the main loop acts on it */
-static void on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char b = (unsigned char)sig;
-
-	if (write(signal_pipe[1], &b, 1) < 0) {
-		/* pipe full: a signal of that kind is pending anyway */
-	}
-	errno = saved;
-}
-
-/* sigwait - see DESCRIPTION: the signals this program owns are not for
- * other threads to wait for */
-int sigwait(const sigset_t *set, int *sig)
-{
-	sigset_t wanted = *set;
-	int got;
-
-	if (!pthread_equal(pthread_self(), main_thread)) {
-		sigdelset(&wanted, SIGHUP);
-		sigdelset(&wanted, SIGTERM);
-		sigdelset(&wanted, SIGINT);
-	}
-	while ((got = sigwaitinfo(&wanted, NULL)) < 0 && errno == EINTR)
-		continue;
-	if (got < 0)
-		return errno;
-	*sig = got;
-	return 0;
-}
-
 /* milter_thread - runs smfi_main; tells the main loop when it returns */
 static void *milter_thread(void *arg)
 {
-	unsigned char b = 0;
 	int *status = arg;
 
 	*status = smfi_main();
-	if (write(signal_pipe[1], &b, 1) < 0) {
-		/* the main loop is gone already */
-	}
+	signals_milter_done();
 	return NULL;
 }
 
@@ -382,47 +234,20 @@ static uint64_t stats_due(uint64_t last)
 	return due;
 }
 
-/* block_signals - from before the socket exists until serve() owns them:
- * a SIGHUP sent as soon as the socket appears must reload, not kill */
-static void block_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
 /* serve - run the milter until a stop signal; returns the exit status */
 static int serve(const struct options *opts, int ready_fd)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t set;
 	pthread_t thread;
-	int milter_status = MI_SUCCESS, status = 0;
-	unsigned char sig;
+	int milter_status = MI_SUCCESS, status = 0, sig;
 	uint64_t next_stats;
 
-	if (pipe2(signal_pipe, O_CLOEXEC) != 0)
-		log_fatal("daemon: pipe: %s", strerror(errno));
-	fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sigaction(sigs[i], &sa, NULL);
-		sigaddset(&set, sigs[i]);
-	}
-
-	/* still blocked since start-up (block_signals): the milter thread and
+	signals_catch();
+	/* still blocked since start-up (signals_block): the milter thread and
 	 * libmilter's inherit the mask; then the main thread takes them, and
 	 * any that came during start-up is delivered now */
 	if ((errno = pthread_create(&thread, NULL, milter_thread, &milter_status)) != 0)
 		log_fatal("daemon: cannot start the milter thread: %s", strerror(errno));
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	signals_unblock();
 
 	struct config *cfg = config_current();
 	log_notice("started: version %s, socket %s", PACKAGE_VERSION, cfg->socket);
@@ -438,20 +263,17 @@ static int serve(const struct options *opts, int ready_fd)
 	stats_reset();
 	next_stats = stats_due(clock_ms());
 	for (;;) {
-		struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
 		uint64_t now = clock_ms();
-		ssize_t n;
 
 		if (now >= next_stats) {
 			report_stats();
 			next_stats = stats_due(now);
 			continue;
 		}
-		if (poll(&pfd, 1, next_stats == UINT64_MAX ? -1 : (int)(next_stats - now)) <= 0)
-			continue;	/* the interval is over, or a signal came */
-		if ((n = read(signal_pipe[0], &sig, 1)) < 0 && errno == EINTR)
+		sig = signals_next(next_stats == UINT64_MAX ? -1 : (int)(next_stats - now));
+		if (sig == SIGNALS_NONE)
 			continue;
-		if (n != 1)
+		if (sig == SIGNALS_BROKEN)
 			break;
 		if (sig == SIGHUP) {
 			reload(opts);
@@ -483,7 +305,7 @@ int main(int argc, char **argv)
 	int ready_fd = -1, status;
 	bool ok;
 
-	main_thread = pthread_self();
+	signals_init();
 	/* a peer gone (Redis, a probed host) is an error return, not a death */
 	signal(SIGPIPE, SIG_IGN);
 	log_open(PROGNAME);
@@ -528,12 +350,12 @@ int main(int argc, char **argv)
 	password = redis_password(cfg, &ok);
 	if (!ok)
 		log_fatal("store: cannot read RedisPasswordFile %s", cfg->redis_password_file);
-	block_signals();
-	open_socket(cfg);
+	signals_block();
+	daemon_open_socket(cfg);
 	if (!opts.foreground)
-		ready_fd = daemonize();
-	write_pidfile(cfg->pidfile);
-	drop_privileges(cfg);
+		ready_fd = daemon_detach();
+	daemon_write_pidfile(cfg->pidfile);
+	daemon_drop_privileges(cfg);
 	/* read at start-up only: a reload does not move them */
 	pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
 	socket = strdup(cfg->socket);
@@ -545,10 +367,7 @@ int main(int argc, char **argv)
 
 	status = serve(&opts, ready_fd);
 
-	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
-		log_warning("daemon: cannot remove PID file %s: %s", pidfile, strerror(errno));
-	if (socket != NULL && socket_path(socket) != NULL)
-		unlink(socket_path(socket));
+	daemon_remove_files(pidfile, socket);
 	report_stats();
 	log_notice("stopped");
 	if (callbacks_done(5000))
