@@ -7,23 +7,39 @@
  *	mxbypass-milter [-c FILE] -t DOMAIN [-a LOCAL-ADDR] [-C CLIENT-ADDR]
  *	mxbypass-milter [-c FILE] -S
  * DESCRIPTION
- *	Start-up, the daemon and its signals.
+ *	The command line, and the modes it picks. main() parses the options,
+ *	runs one mode, then one cleanup releases what the mode held; each
+ *	mode returns the exit status:
+ *
+ *	-V, -h	the version, the help: 0 (they end the parsing where they
+ *		stand). A mistake on the command line: 2, with the usage.
+ *	-n	check the configuration, and the Redis password file it names:
+ *		0, or 1 with every problem on stderr.
+ *	-S	the statistics of the whole pool, from Redis: 0, or 1.
+ *	-t	decide for one domain as the milter would (check.c): 0, 1 on
+ *		verdict error, 2 when the check could not run.
+ *	(none)	the daemon: 0 after a stop signal, 1 when start-up or the
+ *		milter failed.
+ *	-n wins over -S, -S over -t. All but -V and -h exit 1 when the
+ *	configuration does not load.
  *
  *	Order of start-up: configuration, socket (with UMask), chown of a
  *	unix socket to UserID, daemon (the parent exits only once the child
  *	is serving, with its status), PID file, privileges dropped, milter.
- *
  *	The socket, detaching, the PID file and the privileges are daemon.c.
- *	The main thread owns the signals (signals.c, which says why libmilter
- *	must not): it reloads on HUP, logs statistics on USR1 and every
- *	StatsInterval, and stops on TERM or INT.
+ *
+ *	The daemon's main thread owns the signals (signals.c, which says why
+ *	libmilter must not): it reloads on HUP, logs statistics on USR1 and
+ *	every StatsInterval, and stops on TERM or INT.
  */
 
 #include "autoconfig.h"
 
+/* System. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,9 +47,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Libraries. */
 #include <ares.h>
 #include <libmilter/mfapi.h>
 
+/* This program. */
 #include "callbacks.h"
 #include "check.h"
 #include "clock.h"
@@ -49,16 +67,31 @@
 #define PROGNAME "mxbypass-milter"
 
 /* What the command line asked for. */
+enum mode {
+	MODE_DAEMON,
+	MODE_CHECK_CONFIG,		/* -n */
+	MODE_CHECK_DOMAIN,		/* -t */
+	MODE_POOL_STATS,		/* -S */
+	MODE_VERSION,			/* -V */
+	MODE_HELP,			/* -h */
+};
+
 struct options {
+	enum mode mode;
 	const char *config_path;
 	bool config_named;		/* -c given: the file must exist */
 	bool foreground;
 	bool log_stderr;
-	bool check_config;
 	const char *check_domain;	/* -t */
 	const char *local_addr;		/* -a */
 	const char *client_addr;	/* -C */
-	bool pool_stats;		/* -S */
+};
+
+/* What a mode holds; run_cleanup releases it, whatever the mode. */
+struct run {
+	struct config *cfg;		/* loaded, not (yet) installed */
+	char *password;			/* the Redis AUTH password */
+	bool ares;			/* c-ares initialised */
 };
 
 static struct services services;
@@ -86,9 +119,25 @@ static void usage(FILE *out)
 		"  -h         this help\n");
 }
 
-/* parse_options - the command line into opts; exits on mistakes */
-static void parse_options(int argc, char **argv, struct options *opts)
+static bool usage_error(const char *fmt, ...) LOG_FMT(1, 2);
+
+/* usage_error - a mistake on the command line: the message, the usage */
+static bool usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	usage(stderr);
+	return false;
+}
+
+/* parse_options - the command line into opts; false after a mistake */
+static bool parse_options(int argc, char **argv, struct options *opts)
+{
+	bool check_config = false, pool_stats = false;
+	struct netaddr a;
 	int ch;
 
 	*opts = (struct options){ .config_path = CONFIG_DEFAULT_PATH };
@@ -101,46 +150,36 @@ static void parse_options(int argc, char **argv, struct options *opts)
 		case 'p': config_override("Socket", optarg, "-p"); break;
 		case 'u': config_override("UserID", optarg, "-u"); break;
 		case 'P': config_override("PidFile", optarg, "-P"); break;
-		case 'n': opts->check_config = true; break;
+		case 'n': check_config = true; break;
 		case 't': opts->check_domain = optarg; break;
 		case 'a': opts->local_addr = optarg; break;
 		case 'C': opts->client_addr = optarg; break;
-		case 'S': opts->pool_stats = true; break;
-		case 'V':
-			printf(PROGNAME " %s (libmilter, c-ares %s)\n", PACKAGE_VERSION,
-			       ares_version(NULL));
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
+		case 'S': pool_stats = true; break;
+		case 'V': opts->mode = MODE_VERSION; return true;
+		case 'h': opts->mode = MODE_HELP; return true;
 		case ':':
-			fprintf(stderr, PROGNAME ": option -%c needs a value\n", optopt);
-			usage(stderr);
-			exit(2);
+			return usage_error(PROGNAME ": option -%c needs a value\n", optopt);
 		default:
-			fprintf(stderr, PROGNAME ": unknown option -%c\n", optopt);
-			usage(stderr);
-			exit(2);
+			return usage_error(PROGNAME ": unknown option -%c\n", optopt);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROGNAME ": unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		exit(2);
-	}
+	if (optind < argc)
+		return usage_error(PROGNAME ": unexpected argument \"%s\"\n", argv[optind]);
 	if ((opts->local_addr || opts->client_addr) && !opts->check_domain) {
 		fprintf(stderr, PROGNAME ": -a and -C go with -t\n");
-		exit(2);
+		return false;
 	}
-	struct netaddr a;
 	if (opts->local_addr && !netaddr_parse(opts->local_addr, &a)) {
 		fprintf(stderr, PROGNAME ": -a: \"%s\" is not an IPv4 or IPv6 address\n", opts->local_addr);
-		exit(2);
+		return false;
 	}
 	if (opts->client_addr && !netaddr_parse(opts->client_addr, &a)) {
 		fprintf(stderr, PROGNAME ": -C: \"%s\" is not an IPv4 or IPv6 address\n", opts->client_addr);
-		exit(2);
+		return false;
 	}
+	opts->mode = check_config ? MODE_CHECK_CONFIG : pool_stats ? MODE_POOL_STATS
+		: opts->check_domain ? MODE_CHECK_DOMAIN : MODE_DAEMON;
+	return true;
 }
 
 /* load_or_report - load the configuration, printing every problem */
@@ -151,7 +190,7 @@ static struct config *load_or_report(const struct options *opts)
 
 	for (size_t i = 0; i < diag.n; i++) {
 		fprintf(stderr, "%s\n", diag.lines[i]);
-		if (!opts->check_config)
+		if (opts->mode != MODE_CHECK_CONFIG)
 			log_error("config: %s", diag.lines[i]);
 	}
 	config_diag_free(&diag);
@@ -180,6 +219,93 @@ static void password_free(char *pw)
 	if (pw != NULL)
 		explicit_bzero(pw, strlen(pw));
 	free(pw);
+}
+
+/* run_load - the configuration of a mode that logs; false when it does
+ * not load */
+static bool run_load(struct run *run, const struct options *opts, bool log_stderr)
+{
+	if ((run->cfg = load_or_report(opts)) == NULL)
+		return false;
+	log_setup(run->cfg->syslog, run->cfg->syslog_facility, run->cfg->log_level, log_stderr);
+	return true;
+}
+
+/* run_ares - c-ares for the modes that ask DNS */
+static void run_ares(struct run *run)
+{
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+		log_fatal("c-ares: library initialisation failed");
+	run->ares = true;
+}
+
+/* run_cleanup - release what the mode held, whichever it was */
+static void run_cleanup(struct run *run)
+{
+	password_free(run->password);
+	config_free(run->cfg);
+	config_install(NULL);
+	if (run->ares)
+		ares_library_cleanup();
+}
+
+/* mode_version - -V */
+static int mode_version(void)
+{
+	printf(PROGNAME " %s (libmilter, c-ares %s)\n", PACKAGE_VERSION, ares_version(NULL));
+	return 0;
+}
+
+/* mode_help - -h */
+static int mode_help(void)
+{
+	usage(stdout);
+	return 0;
+}
+
+/* mode_check_config - -n: the file, and the password file it names */
+static int mode_check_config(const struct options *opts, struct run *run)
+{
+	bool ok;
+
+	if ((run->cfg = load_or_report(opts)) == NULL)
+		return 1;
+	run->password = redis_password(run->cfg, &ok);	/* readable? */
+	return ok ? 0 : 1;
+}
+
+/* mode_pool_stats - -S: the pool's statistics, from the shared store */
+static int mode_pool_stats(const struct options *opts, struct run *run)
+{
+	bool ok;
+
+	if (!run_load(run, opts, true))
+		return 1;
+	if (run->cfg->state_backend == BACKEND_MEMORY) {
+		fprintf(stderr, PROGNAME ": -S: StateBackend is memory: there is no pool "
+			"to report on (each milter logs its own statistics)\n");
+		return 1;
+	}
+	run->password = redis_password(run->cfg, &ok);
+	if (!ok)
+		return 1;
+	return store_pool_report(run->cfg, run->password, stdout);
+}
+
+/* mode_check_domain - -t: decide for one domain as the milter would */
+static int mode_check_domain(const struct options *opts, struct run *run)
+{
+	bool ok;
+
+	if (!run_load(run, opts, true))
+		return 1;
+	run_ares(run);
+	/* the pool's view of the evidence needs the shared store */
+	run->password = redis_password(run->cfg, &ok);
+	if (!ok)
+		return 2;
+	return check_domain(run->cfg, opts->check_domain, opts->local_addr,
+			    opts->client_addr, run->password);
 }
 
 /* milter_thread - runs smfi_main; tells the main loop when it returns */
@@ -297,75 +423,38 @@ static int serve(const struct options *opts, int ready_fd)
 	return status;
 }
 
-int main(int argc, char **argv)
+/* mode_daemon - start up in the order of DESCRIPTION, serve, stop */
+static int mode_daemon(const struct options *opts, struct run *run)
 {
-	struct options opts;
-	struct config *cfg;
-	char *pidfile, *socket, *password = NULL;
+	char *pidfile, *socket;
 	int ready_fd = -1, status;
 	bool ok;
 
-	signals_init();
-	/* a peer gone (Redis, a probed host) is an error return, not a death */
-	signal(SIGPIPE, SIG_IGN);
-	log_open(PROGNAME);
-	parse_options(argc, argv, &opts);
-	if (opts.check_config) {
-		if ((cfg = load_or_report(&opts)) == NULL)
-			return 1;
-		password_free(redis_password(cfg, &ok));	/* readable? */
-		config_free(cfg);
-		return ok ? 0 : 1;
-	}
-	if ((cfg = load_or_report(&opts)) == NULL)
+	if (!run_load(run, opts, opts->log_stderr))
 		return 1;
-	log_setup(cfg->syslog, cfg->syslog_facility, cfg->log_level,
-		  opts.log_stderr || opts.check_domain || opts.pool_stats);
-	if (opts.pool_stats) {
-		status = 1;
-		if (cfg->state_backend == BACKEND_MEMORY)
-			fprintf(stderr, PROGNAME ": -S: StateBackend is memory: there is no pool "
-				"to report on (each milter logs its own statistics)\n");
-		else if ((password = redis_password(cfg, &ok)), ok)
-			status = store_pool_report(cfg, password, stdout);
-		password_free(password);
-		config_free(cfg);
-		return status;
-	}
-	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
-		log_fatal("c-ares: library initialisation failed");
-	if (opts.check_domain) {
-		/* the pool's view of the evidence needs the shared store */
-		status = 2;
-		if ((password = redis_password(cfg, &ok)), ok)
-			status = check_domain(cfg, opts.check_domain, opts.local_addr,
-					      opts.client_addr, password);
-		password_free(password);
-		config_free(cfg);
-		ares_library_cleanup();
-		return status;
-	}
-
+	run_ares(run);
 	/* read as root, before privileges go */
-	password = redis_password(cfg, &ok);
+	run->password = redis_password(run->cfg, &ok);
 	if (!ok)
-		log_fatal("store: cannot read RedisPasswordFile %s", cfg->redis_password_file);
+		log_fatal("store: cannot read RedisPasswordFile %s", run->cfg->redis_password_file);
 	signals_block();
-	daemon_open_socket(cfg);
-	if (!opts.foreground)
+	daemon_open_socket(run->cfg);
+	if (!opts->foreground)
 		ready_fd = daemon_detach();
-	daemon_write_pidfile(cfg->pidfile);
-	daemon_drop_privileges(cfg);
+	daemon_write_pidfile(run->cfg->pidfile);
+	daemon_drop_privileges(run->cfg);
 	/* read at start-up only: a reload does not move them */
-	pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
-	socket = strdup(cfg->socket);
-	if (!services_init(&services, cfg, SERVICES_DAEMON, password))
+	pidfile = run->cfg->pidfile ? strdup(run->cfg->pidfile) : NULL;
+	socket = strdup(run->cfg->socket);
+	if (!services_init(&services, run->cfg, SERVICES_DAEMON, run->password))
 		log_fatal("milter: out of memory for the caches");
-	password_free(password);
+	password_free(run->password);
+	run->password = NULL;
 	callbacks_init(&services);
-	config_install(cfg);
+	config_install(run->cfg);
+	run->cfg = NULL;
 
-	status = serve(&opts, ready_fd);
+	status = serve(opts, ready_fd);
 
 	daemon_remove_files(pidfile, socket);
 	report_stats();
@@ -374,7 +463,42 @@ int main(int argc, char **argv)
 		services_free(&services);
 	free(pidfile);
 	free(socket);
-	config_install(NULL);
-	ares_library_cleanup();
+	return status;
+}
+
+/* run_mode - the mode the options picked; its exit status */
+static int run_mode(const struct options *opts, struct run *run)
+{
+	switch (opts->mode) {
+	case MODE_VERSION:
+		return mode_version();
+	case MODE_HELP:
+		return mode_help();
+	case MODE_CHECK_CONFIG:
+		return mode_check_config(opts, run);
+	case MODE_POOL_STATS:
+		return mode_pool_stats(opts, run);
+	case MODE_CHECK_DOMAIN:
+		return mode_check_domain(opts, run);
+	case MODE_DAEMON:
+		return mode_daemon(opts, run);
+	}
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	struct run run = { 0 };
+	int status;
+
+	signals_init();
+	/* a peer gone (Redis, a probed host) is an error return, not a death */
+	signal(SIGPIPE, SIG_IGN);
+	log_open(PROGNAME);
+	if (!parse_options(argc, argv, &opts))
+		return 2;
+	status = run_mode(&opts, &run);
+	run_cleanup(&run);
 	return status;
 }
