@@ -1,88 +1,55 @@
 /*
  * NAME
- *	config - the configuration: one table of keys, one refcounted snapshot
+ *	config - the configuration: one table of keys, and the file read by it
  * SYNOPSIS
  *	#include "config.h"
+ *
+ *	struct config *config_load(const char *path, bool must_exist,
+ *				   struct config_diag *d)
+ *	bool config_override(const char *key, const char *value, const char *origin)
+ *	void config_free(struct config *c)
+ *	void config_diag_free(struct config_diag *d)
+ *	const char *config_action_name(enum action a)
  * DESCRIPTION
  *	Every key lives in one row of config_keys[]: name, type, default,
  *	bounds, where it goes in struct config, and one line of documentation.
- *	The parser, the defaults, the example file (config_write_example) and
- *	the checks of -n all come from that table, so they cannot drift.
+ *	The parser, the defaults, the checks of -n, the example file and the
+ *	man page (config_write.c) all come from that table, so they cannot
+ *	drift. This module holds the table, reads the file and hands each
+ *	value to the parser of its key's type (config_value.c); the snapshot
+ *	in force and its reload are in config_snapshot.c.
  *
  *	config_load() reads "Key value" lines ('#' starts a comment at the
  *	start of a line or after white space; keys are case-insensitive) and
  *	returns a new snapshot, or NULL with every problem in the diagnostics,
- *	each as "FILE:LINE: message". Files named by keys (ActionMap, Domains
- *	file:) are read at the same time and report their own FILE:LINE.
- *	Values given on the command line (config_override) are applied after
- *	the file, on every load.
- *
- *	A snapshot is immutable and refcounted. config_current() hands out a
- *	reference to the one in force; a connection keeps the configuration it
- *	started with. config_reload() installs a new snapshot only when the
- *	whole file is good: a bad file keeps the old one.
+ *	each as "FILE:LINE: message"; an unknown key gets a suggestion. Files
+ *	named by keys (ActionMap, Domains file:) are read at the same time and
+ *	report their own FILE:LINE. Values given on the command line
+ *	(config_override) are applied after the file, on every load.
  */
 
 #include "autoconfig.h"
 
+/* System. */
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <limits.h>
-#include <pthread.h>
-#include <pwd.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/un.h>
 #include <syslog.h>
 
+/* This program. */
 #include "config.h"
+#include "config_table.h"
+#include "domainmap.h"
 #include "log.h"
-
-enum key_type {
-	KT_SECTION,		/* not a key: a heading of the example file */
-	KT_BOOL,
-	KT_UINT,
-	KT_SECONDS,		/* unsigned, with optional s/m/h/d/w suffix */
-	KT_MS,			/* unsigned milliseconds, optional ms/s suffix */
-	KT_OCTAL,
-	KT_ENUM,
-	KT_TEXT,		/* printable ASCII, spaces allowed */
-	KT_TOKEN,		/* printable ASCII, no spaces */
-	KT_HEADER,		/* a header field name */
-	KT_PATH,		/* absolute path */
-	KT_SOCKET,
-	KT_USER,
-	KT_CIDRS,
-	KT_NAMES,		/* host names */
-	KT_DOMAINS,		/* domain patterns, or file:PATH */
-	KT_ACTIONMAP,
-	KT_DNSSERVERS,
-	KT_REDIS,
-};
-
-#define KF_RESTART 1		/* read at start-up only */
-
-struct enum_name {
-	const char *name;
-	int value;
-};
-
-struct config_key {
-	const char *name;
-	enum key_type type;
-	const char *def;		/* as it would be written; NULL: none */
-	unsigned long min, max;
-	size_t offset;
-	const struct enum_name *names;	/* KT_ENUM */
-	int flags;
-	const char *doc;
-	const char *example;		/* for keys without a default */
-};
+#include "netaddr.h"
 
 static const struct enum_name action_names[] = {
 	{ "tag", ACTION_TAG }, { "tempfail", ACTION_TEMPFAIL },
@@ -105,11 +72,10 @@ static const struct enum_name backend_names[] = {
 	{ "memory", BACKEND_MEMORY }, { "redis", BACKEND_REDIS }, { NULL, 0 }
 };
 
-#define DAY 86400UL
 #define OFF(field) offsetof(struct config, field)
 #define SECTION(title) { title, KT_SECTION, NULL, 0, 0, 0, NULL, 0, NULL, NULL }
 
-static const struct config_key config_keys[] = {
+const struct config_key config_keys[] = {
 	SECTION("Daemon"),
 	{ "Socket", KT_SOCKET, "unix:/run/mxbypass-milter/mxbypass-milter.sock", 0, 0,
 	  OFF(socket), NULL, KF_RESTART,
@@ -218,15 +184,7 @@ static const struct config_key config_keys[] = {
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
-#define FIELD(c, k, type) (*(type *)((char *)(c) + (k)->offset))
-
-/* Where a value came from, for messages. */
-struct origin {
-	const char *file;
-	unsigned line;		/* 0: no line (command line, defaults) */
-	struct config_diag *diag;
-	unsigned errors;
-};
+const size_t config_nkeys = NKEYS;
 
 /* config_diag_free - release the diagnostics, leaving them empty */
 void config_diag_free(struct config_diag *d)
@@ -262,10 +220,8 @@ static void diag_vadd(struct config_diag *d, const char *file, unsigned line,
 		d->n++;
 }
 
-static void diag_add(struct config_diag *d, const char *file, unsigned line,
-		     const char *fmt, ...) LOG_FMT(4, 5);
-
-static void diag_add(struct config_diag *d, const char *file, unsigned line,
+/* config_diag_add - append one "FILE:LINE: message" (no line when 0) */
+void config_diag_add(struct config_diag *d, const char *file, unsigned line,
 		     const char *fmt, ...)
 {
 	va_list ap;
@@ -275,10 +231,8 @@ static void diag_add(struct config_diag *d, const char *file, unsigned line,
 	va_end(ap);
 }
 
-static void oerr(struct origin *o, const char *fmt, ...) LOG_FMT(2, 3);
-
-/* oerr - report a problem at the origin of the value */
-static void oerr(struct origin *o, const char *fmt, ...)
+/* config_error - report a problem at the origin of the value */
+void config_error(struct origin *o, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -288,571 +242,46 @@ static void oerr(struct origin *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* list_next - next item of a list separated by commas and/or white space */
-static const char *list_next(const char *p, char *buf, size_t len, bool *toolong)
-{
-	size_t n = 0;
-
-	*toolong = false;
-	while (*p == ',' || isspace((unsigned char)*p))
-		p++;
-	if (*p == '\0')
-		return NULL;
-	while (*p != '\0' && *p != ',' && !isspace((unsigned char)*p)) {
-		if (n + 1 < len)
-			buf[n++] = *p;
-		else
-			*toolong = true;
-		p++;
-	}
-	buf[n] = '\0';
-	return p;
-}
-
-/* parse_unsigned - digits with an optional unit suffix from the table */
-static bool parse_unsigned(const char *v, const char *const *units,
-			   const unsigned long *scale, unsigned long *out)
-{
-	char *end;
-	unsigned long n;
-
-	if (!isdigit((unsigned char)*v))
-		return false;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno != 0)
-		return false;
-	if (*end != '\0') {
-		size_t i;
-		for (i = 0; units != NULL && units[i] != NULL; i++)
-			if (strcasecmp(end, units[i]) == 0)
-				break;
-		if (units == NULL || units[i] == NULL)
-			return false;
-		if (n > ULONG_MAX / scale[i])
-			return false;
-		n *= scale[i];
-	}
-	*out = n;
-	return true;
-}
-
-static const char *const second_units[] = { "s", "m", "h", "d", "w", NULL };
-static const unsigned long second_scale[] = { 1, 60, 3600, DAY, 7 * DAY };
-static const char *const ms_units[] = { "ms", "s", NULL };
-static const unsigned long ms_scale[] = { 1, 1000 };
-
-/* set_string - replace a string field */
-static bool set_string(struct config *c, const struct config_key *k, const char *v)
-{
-	char *copy = strdup(v);
-
-	if (copy == NULL)
-		return false;
-	free(FIELD(c, k, char *));
-	FIELD(c, k, char *) = copy;
-	return true;
-}
-
-/* printable - only printable ASCII, optionally no spaces */
-static bool printable(const char *v, bool spaces)
-{
-	for (; *v != '\0'; v++)
-		if (*v < (spaces ? 0x20 : 0x21) || *v > 0x7e)
-			return false;
-	return true;
-}
-
-/* parse_port - "1".."65535" */
-static bool parse_port(const char *p, size_t len)
-{
-	unsigned long n = 0;
-
-	if (len == 0 || len > 5)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return false;
-		n = n * 10 + (unsigned long)(p[i] - '0');
-	}
-	return n >= 1 && n <= 65535;
-}
-
-/* split_host_port - "host:port" or "[v6]:port"; port optional if allowed */
-static bool split_host_port(const char *v, char *host, size_t hostlen,
-			    bool need_port, bool *v6)
-{
-	const char *port = NULL;
-	size_t hlen;
-
-	*v6 = false;
-	if (*v == '[') {
-		const char *close = strchr(v, ']');
-		if (close == NULL)
-			return false;
-		hlen = (size_t)(close - v - 1);
-		v++;
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1] != '\0')
-			return false;
-		*v6 = true;
-	} else if (strchr(v, ':') != strrchr(v, ':')) {
-		hlen = strlen(v);		/* bare IPv6, no port */
-		*v6 = true;
-	} else {
-		const char *colon = strchr(v, ':');
-		hlen = colon ? (size_t)(colon - v) : strlen(v);
-		if (colon != NULL)
-			port = colon + 1;
-	}
-	if (hlen == 0 || hlen >= hostlen)
-		return false;
-	memcpy(host, v, hlen);
-	host[hlen] = '\0';
-	if (port != NULL)
-		return parse_port(port, strlen(port));
-	return !need_port;
-}
-
-/* host_ok - an IP address or a plausible host name */
-static bool host_ok(const char *host)
-{
-	struct netaddr a;
-	char norm[DOMAIN_MAXLEN + 1];
-
-	return netaddr_parse(host, &a)
-		|| domain_normalize(host, strlen(host), norm, sizeof(norm));
-}
-
-/* parse_socket - libmilter socket specification */
-static bool parse_socket(struct origin *o, const struct config_key *k, const char *v)
-{
-	const char *rest;
-
-	if (strncmp(v, "unix:", 5) == 0 || strncmp(v, "local:", 6) == 0 || v[0] == '/') {
-		rest = v[0] == '/' ? v : strchr(v, ':') + 1;
-		if (rest[0] != '/') {
-			oerr(o, "%s: \"%s\": the socket path must be absolute", k->name, v);
-			return false;
-		}
-		if (strlen(rest) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			oerr(o, "%s: \"%s\": the socket path is too long", k->name, v);
-			return false;
-		}
-		return true;
-	}
-	if (strncmp(v, "inet:", 5) == 0 || strncmp(v, "inet6:", 6) == 0) {
-		const char *port = strchr(v, ':') + 1;
-		const char *at = strchr(port, '@');
-		size_t plen = at ? (size_t)(at - port) : strlen(port);
-
-		if (!parse_port(port, plen)) {
-			oerr(o, "%s: \"%s\": the port must be 1..65535 (inet:PORT@HOST)", k->name, v);
-			return false;
-		}
-		if (at != NULL && !host_ok(at + 1)) {
-			oerr(o, "%s: \"%s\": \"%s\" is not an address or host name", k->name, v, at + 1);
-			return false;
-		}
-		return true;
-	}
-	oerr(o, "%s: \"%s\": expected unix:PATH, inet:PORT@HOST or inet6:PORT@HOST", k->name, v);
-	return false;
-}
-
-/* parse_user - "user[:group]", resolved now so mistakes show at -n */
-static bool parse_user(struct origin *o, struct config *c, const struct config_key *k,
-		       const char *v)
-{
-	char name[256];
-	const char *colon = strchr(v, ':');
-	size_t len = colon ? (size_t)(colon - v) : strlen(v);
-	struct passwd *pw;
-
-	if (len == 0 || len >= sizeof(name) || (colon != NULL && colon[1] == '\0')) {
-		oerr(o, "%s: \"%s\": expected user or user:group", k->name, v);
-		return false;
-	}
-	memcpy(name, v, len);
-	name[len] = '\0';
-	if ((pw = getpwnam(name)) == NULL) {
-		oerr(o, "%s: unknown user \"%s\"", k->name, name);
-		return false;
-	}
-	c->uid = pw->pw_uid;
-	c->gid = pw->pw_gid;
-	if (colon != NULL) {
-		struct group *gr = getgrnam(colon + 1);
-		if (gr == NULL) {
-			oerr(o, "%s: unknown group \"%s\"", k->name, colon + 1);
-			return false;
-		}
-		c->gid = gr->gr_gid;
-	}
-	return true;
-}
-
-/* parse_cidrs - list of addresses and networks, or "none" */
-static bool parse_cidrs(struct origin *o, struct config *c, const struct config_key *k,
-			const char *v)
-{
-	struct cidr_list *l = &FIELD(c, k, struct cidr_list);
-	char item[128], err[256];
-	bool toolong, ok = true;
-
-	cidr_list_free(l);
-	if (strcasecmp(v, "none") == 0)
-		return true;
-	for (const char *p = v; (p = list_next(p, item, sizeof(item), &toolong)) != NULL;) {
-		struct cidr net;
-		if (toolong) {
-			oerr(o, "%s: \"%s...\" is not an address or network", k->name, item);
-			ok = false;
-		} else if (!cidr_parse(item, &net, err, sizeof(err))) {
-			oerr(o, "%s: %s", k->name, err);
-			ok = false;
-		} else if (!cidr_list_add(l, &net)) {
-			oerr(o, "%s: out of memory", k->name);
-			return false;
-		}
-	}
-	return ok;
-}
-
-/* add_domain - validate one domain pattern and add it to a map */
-static bool add_domain(struct origin *o, const struct config_key *k, struct domain_map *m,
-		       const char *item, bool patterns, int value)
-{
-	char norm[DOMAIN_MAXLEN + 2];
-	bool dot = patterns && item[0] == '.';
-
-	if (!domain_normalize(item + dot, strlen(item + dot), norm + dot, sizeof(norm) - 1)) {
-		oerr(o, "%s: \"%s\" is not a valid %s", k->name, item,
-		     patterns ? "domain or .domain pattern" : "host name");
-		return false;
-	}
-	if (dot)
-		norm[0] = '.';
-	if (!domain_map_add(m, norm, value, o->line)) {
-		oerr(o, "%s: out of memory", k->name);
-		return false;
-	}
-	return true;
-}
-
-/* check_duplicates - sort a map and report a pattern listed twice */
-static bool check_duplicates(struct origin *o, const struct config_key *k,
-			     struct domain_map *m)
-{
-	const struct domain_entry *dup = domain_map_sort(m);
-
-	if (dup == NULL)
-		return true;
-	if (dup->line > 0 && dup[-1].line != dup->line) {
-		diag_add(o->diag, o->file, dup->line, "%s: \"%s\" listed twice (first at line %u)",
-			 k->name, dup->name, dup[-1].line);
-		o->errors++;
-	} else {
-		oerr(o, "%s: \"%s\" listed twice", k->name, dup->name);
-	}
-	return false;
-}
-
-/* parse_names - list of host names or domain patterns ("none": empty) */
-static bool parse_names(struct origin *o, const struct config_key *k, struct domain_map *m,
-			const char *v, bool patterns)
-{
-	char item[DOMAIN_MAXLEN + 8];
-	bool toolong, ok = true;
-
-	domain_map_free(m);
-	if (!patterns && strcasecmp(v, "none") == 0)
-		return true;
-	for (const char *p = v; (p = list_next(p, item, sizeof(item), &toolong)) != NULL;) {
-		if (toolong) {
-			oerr(o, "%s: \"%s...\" is too long for a domain", k->name, item);
-			ok = false;
-		} else {
-			ok &= add_domain(o, k, m, item, patterns, 1);
-		}
-	}
-	return ok && check_duplicates(o, k, m);
-}
-
-/* file_lines - a file of domains named by a key: fn for each line, then
- * the duplicate check, both reported with the file's own name and lines */
-static bool file_lines(struct origin *o, const struct config_key *k, const char *path,
-		       bool (*fn)(struct origin *, const struct config_key *, char *, void *),
-		       struct domain_map *m)
-{
-	struct origin sub = { path, 0, o->diag, 0 };
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *fp;
-
-	if (path[0] != '/') {
-		oerr(o, "%s: \"%s\" must be an absolute path", k->name, path);
-		return false;
-	}
-	if ((fp = fopen(path, "r")) == NULL) {
-		oerr(o, "%s: cannot open \"%s\": %s", k->name, path, strerror(errno));
-		return false;
-	}
-	while (getline(&line, &cap, fp) != -1) {
-		char *p = line, *hash;
-		sub.line++;
-		while (isspace((unsigned char)*p))
-			p++;
-		if ((hash = strchr(p, '#')) != NULL)
-			*hash = '\0';
-		for (char *e = p + strlen(p); e > p && isspace((unsigned char)e[-1]);)
-			*--e = '\0';
-		if (*p != '\0')
-			fn(&sub, k, p, m);
-	}
-	free(line);
-	fclose(fp);
-	sub.line = 0;
-	if (sub.errors == 0)
-		check_duplicates(&sub, k, m);
-	o->errors += sub.errors;
-	return sub.errors == 0;
-}
-
-/* domains_line - one line of a Domains file: domain patterns */
-static bool domains_line(struct origin *o, const struct config_key *k, char *p, void *arg)
-{
-	char item[DOMAIN_MAXLEN + 8];
-	bool toolong, ok = true;
-
-	for (; (p = (char *)list_next(p, item, sizeof(item), &toolong)) != NULL;) {
-		if (toolong) {
-			oerr(o, "%s: \"%s...\" is too long for a domain", k->name, item);
-			ok = false;
-		} else {
-			ok &= add_domain(o, k, arg, item, true, 1);
-		}
-	}
-	return ok;
-}
-
-/* parse_domains - "file:PATH" or a list of domain patterns */
-static bool parse_domains(struct origin *o, struct config *c, const struct config_key *k,
-			  const char *v)
-{
-	struct domain_map *m = &c->domains;
-
-	if (!set_string(c, k, v))
-		return false;
-	domain_map_free(m);
-	if (strncmp(v, "file:", 5) == 0)
-		return file_lines(o, k, v + 5, domains_line, m);
-	if (!parse_names(o, k, m, v, true))
-		return false;
-	if (m->n == 0) {	/* "Domains ," would check no recipient at all */
-		oerr(o, "%s: an empty list (leave the key out to check every domain)", k->name);
-		return false;
-	}
-	return true;
-}
-
-/* lookup_enum - a name of an enumeration, case-insensitive */
-static const struct enum_name *lookup_enum(const struct enum_name *names, const char *v)
-{
-	for (; names->name != NULL; names++)
-		if (strcasecmp(names->name, v) == 0)
-			return names;
-	return NULL;
-}
-
-/* enum_list - "a, b or c" for messages */
-static const char *enum_list(const struct enum_name *names, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; names[i].name != NULL && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", i == 0 ? "" :
-				      names[i + 1].name == NULL ? " or " : ", ", names[i].name);
-	return buf;
-}
-
-/* actionmap_line - one "domain action" line */
-static bool actionmap_line(struct origin *o, const struct config_key *k, char *p, void *arg)
-{
-	char *dom = strtok(p, " \t"), *act = strtok(NULL, " \t"), *extra = strtok(NULL, " \t");
-	const struct enum_name *a;
-	char names[64];
-
-	if (act == NULL || extra != NULL) {
-		oerr(o, "%s: expected \"domain action\"", k->name);
-		return false;
-	}
-	if ((a = lookup_enum(action_names, act)) == NULL) {
-		oerr(o, "%s: unknown action \"%s\" (expected %s)", k->name, act,
-		     enum_list(action_names, names, sizeof(names)));
-		return false;
-	}
-	return add_domain(o, k, arg, dom, true, a->value);
-}
-
-/* parse_actionmap - read the per-domain action file */
-static bool parse_actionmap(struct origin *o, struct config *c, const struct config_key *k,
-			    const char *v)
-{
-	if (!set_string(c, k, v))
-		return false;
-	domain_map_free(&c->action_map);
-	return file_lines(o, k, v, actionmap_line, &c->action_map);
-}
-
-/* parse_dns_servers - "addr", "addr:port", "[v6]:port" list -> c-ares csv */
-static bool parse_dns_servers(struct origin *o, struct config *c, const struct config_key *k,
-			      const char *v)
-{
-	char item[128], host[NETADDR_STRLEN + 2], csv[2048] = "";
-	size_t n = 0;
-	bool toolong, ok = true, v6;
-
-	for (const char *p = v; (p = list_next(p, item, sizeof(item), &toolong)) != NULL;) {
-		struct netaddr a;
-		if (toolong || !split_host_port(item, host, sizeof(host), false, &v6)
-		    || !netaddr_parse(host, &a)) {
-			oerr(o, "%s: \"%s\" is not addr, addr:port or [v6]:port", k->name, item);
-			ok = false;
-			continue;
-		}
-		if (n + strlen(item) + 2 >= sizeof(csv)) {
-			oerr(o, "%s: too many servers", k->name);
-			return false;
-		}
-		n += (size_t)snprintf(csv + n, sizeof(csv) - n, "%s%s", n ? "," : "", item);
-	}
-	if (ok && n == 0) {	/* "DnsServers ," would quietly mean the system resolver */
-		oerr(o, "%s: an empty list (leave the key out for the system resolver)", k->name);
-		return false;
-	}
-	return ok && set_string(c, k, csv);
-}
-
-/* parse_redis - "host:port", "[v6]:port" or "unix:PATH" */
-static bool parse_redis(struct origin *o, const struct config_key *k, const char *v)
-{
-	char host[256];
-	bool v6;
-
-	if (strncmp(v, "unix:", 5) == 0) {
-		if (v[5] == '/' && strlen(v + 5) < sizeof(((struct sockaddr_un *)0)->sun_path))
-			return true;
-		oerr(o, "%s: \"%s\": the socket path must be absolute and short", k->name, v);
-		return false;
-	}
-	if (!split_host_port(v, host, sizeof(host), true, &v6) || !host_ok(host)) {
-		oerr(o, "%s: \"%s\": expected host:port, [v6]:port or unix:PATH", k->name, v);
-		return false;
-	}
-	return true;
-}
-
 /* key_set - parse one value into its field; false after reporting */
 static bool key_set(struct config *c, const struct config_key *k, const char *v,
 		    struct origin *o)
 {
-	unsigned long n;
-	char names[160];
-
 	switch (k->type) {
 	case KT_SECTION:
 		return false;
 	case KT_BOOL:
-		if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0
-		    || strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)
-			FIELD(c, k, bool) = true;
-		else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0
-			 || strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0)
-			FIELD(c, k, bool) = false;
-		else {
-			oerr(o, "%s: \"%s\" is not yes or no", k->name, v);
-			return false;
-		}
-		return true;
+		return config_value_bool(o, c, k, v);
 	case KT_UINT:
 	case KT_SECONDS:
 	case KT_MS:
-		if (!parse_unsigned(v, k->type == KT_SECONDS ? second_units :
-				    k->type == KT_MS ? ms_units : NULL,
-				    k->type == KT_SECONDS ? second_scale : ms_scale, &n)) {
-			oerr(o, "%s: \"%s\" is not a %s", k->name, v,
-			     k->type == KT_SECONDS ? "duration in seconds (or with s, m, h, d, w)" :
-			     k->type == KT_MS ? "duration in milliseconds" : "whole number");
-			return false;
-		}
-		if (n < k->min || n > k->max) {
-			oerr(o, "%s: %s is out of range (%lu..%lu%s)", k->name, v, k->min, k->max,
-			     k->type == KT_SECONDS ? " seconds" : k->type == KT_MS ? " ms" : "");
-			return false;
-		}
-		FIELD(c, k, unsigned) = (unsigned)n;
-		return true;
-	case KT_OCTAL: {
-		char *end;
-		if (strspn(v, "01234567") != strlen(v)
-		    || (n = strtoul(v, &end, 8)) > k->max) {
-			oerr(o, "%s: \"%s\" is not an octal mode (000..777)", k->name, v);
-			return false;
-		}
-		FIELD(c, k, unsigned) = (unsigned)n;
-		return true;
-	}
-	case KT_ENUM: {
-		const struct enum_name *e = lookup_enum(k->names, v);
-		if (e == NULL) {
-			oerr(o, "%s: \"%s\" is not %s", k->name, v,
-			     enum_list(k->names, names, sizeof(names)));
-			return false;
-		}
-		/* enums and ints share a representation in struct config */
-		FIELD(c, k, int) = e->value;
-		return true;
-	}
+		return config_value_number(o, c, k, v);
+	case KT_OCTAL:
+		return config_value_octal(o, c, k, v);
+	case KT_ENUM:
+		return config_value_enum(o, c, k, v);
 	case KT_TEXT:
 	case KT_TOKEN:
-		if (!printable(v, k->type == KT_TEXT) || strlen(v) > (k->max ? k->max : 400)) {
-			oerr(o, "%s: only printable ASCII%s, at most %lu characters", k->name,
-			     k->type == KT_TOKEN ? " without spaces" : "", k->max ? k->max : 400);
-			return false;
-		}
-		return set_string(c, k, v);
+		return config_value_text(o, c, k, v);
 	case KT_HEADER:
-		if (!printable(v, false) || strchr(v, ':') != NULL || strlen(v) > 64) {
-			oerr(o, "%s: \"%s\" is not a header field name (printable ASCII, no "
-			     "colon or space, at most 64 characters)", k->name, v);
-			return false;
-		}
-		return set_string(c, k, v);
+		return config_value_header(o, c, k, v);
 	case KT_PATH:
-		if (v[0] != '/') {
-			oerr(o, "%s: \"%s\" must be an absolute path", k->name, v);
-			return false;
-		}
-		return set_string(c, k, v);
+		return config_value_path(o, c, k, v);
 	case KT_SOCKET:
-		return parse_socket(o, k, v) && set_string(c, k, v);
+		return config_value_socket(o, c, k, v);
 	case KT_USER:
-		return parse_user(o, c, k, v) && set_string(c, k, v);
+		return config_value_user(o, c, k, v);
 	case KT_CIDRS:
-		return parse_cidrs(o, c, k, v);
+		return config_value_cidrs(o, c, k, v);
 	case KT_NAMES:
-		return parse_names(o, k, &FIELD(c, k, struct domain_map), v, false);
+		return config_value_names(o, c, k, v);
 	case KT_DOMAINS:
-		return parse_domains(o, c, k, v);
+		return config_value_domains(o, c, k, v);
 	case KT_ACTIONMAP:
-		return parse_actionmap(o, c, k, v);
+		return config_value_actionmap(o, c, k, v, action_names);
 	case KT_DNSSERVERS:
-		return parse_dns_servers(o, c, k, v);
+		return config_value_dns_servers(o, c, k, v);
 	case KT_REDIS:
-		return parse_redis(o, k, v) && set_string(c, k, v);
+		return config_value_redis(o, c, k, v);
 	}
 	return false;
 }
@@ -930,7 +359,7 @@ static void unknown_key(struct origin *o, const char *name)
 	size_t best_d = 3;
 
 	if (strchr(name, '=') != NULL) {
-		oerr(o, "\"%s\": write \"Key value\", not \"Key=value\"", name);
+		config_error(o, "\"%s\": write \"Key value\", not \"Key=value\"", name);
 		return;
 	}
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -942,9 +371,9 @@ static void unknown_key(struct origin *o, const char *name)
 		}
 	}
 	if (best != NULL)
-		oerr(o, "unknown key \"%s\" (did you mean %s?)", name, best->name);
+		config_error(o, "unknown key \"%s\" (did you mean %s?)", name, best->name);
 	else
-		oerr(o, "unknown key \"%s\"", name);
+		config_error(o, "unknown key \"%s\"", name);
 }
 
 /* Values from the command line, applied after the file on every load. */
@@ -1016,16 +445,16 @@ static void cross_check(struct config *c, struct origin *o, const unsigned *line
 
 	o->line = lines[maxttl - config_keys];
 	if (c->min_ttl > c->max_ttl)
-		oerr(o, "MaxTTL: %u is below MinTTL %u", c->max_ttl, c->min_ttl);
+		config_error(o, "MaxTTL: %u is below MinTTL %u", c->max_ttl, c->min_ttl);
 	o->line = lines[expire - config_keys];
 	if (c->retry_after > 0 && c->retry_after >= c->retry_expire)
-		oerr(o, "RetryExpire: %u must be above RetryAfter %u", c->retry_expire,
-		     c->retry_after);
+		config_error(o, "RetryExpire: %u must be above RetryAfter %u", c->retry_expire,
+			     c->retry_after);
 	o->line = lines[backend - config_keys];
 #ifndef HAVE_HIREDIS
 	if (c->state_backend == BACKEND_REDIS)
-		oerr(o, "StateBackend: redis: this build has no Redis support "
-		     "(rebuild with hiredis)");
+		config_error(o, "StateBackend: redis: this build has no Redis support "
+			     "(rebuild with hiredis)");
 #endif
 }
 
@@ -1057,12 +486,12 @@ struct config *config_load(const char *path, bool must_exist, struct config_diag
 	FILE *fp;
 
 	if (c == NULL) {
-		diag_add(d, path, 0, "out of memory");
+		config_diag_add(d, path, 0, "out of memory");
 		return NULL;
 	}
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno != ENOENT || must_exist) {
-			diag_add(d, path, 0, "cannot open: %s", strerror(errno));
+			config_diag_add(d, path, 0, "cannot open: %s", strerror(errno));
 			config_free(c);
 			return NULL;
 		}
@@ -1080,12 +509,12 @@ struct config *config_load(const char *path, bool must_exist, struct config_diag
 				continue;
 			}
 			if (*value == '\0') {
-				oerr(&o, "%s: missing value", k->name);
+				config_error(&o, "%s: missing value", k->name);
 				continue;
 			}
 			if (lines[k - config_keys] != 0) {
-				oerr(&o, "%s: duplicate key (first at line %u)", k->name,
-				     lines[k - config_keys]);
+				config_error(&o, "%s: duplicate key (first at line %u)", k->name,
+					     lines[k - config_keys]);
 				continue;
 			}
 			lines[k - config_keys] = o.line;
@@ -1121,61 +550,6 @@ void config_free(struct config *c)
 	free(c);
 }
 
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct config *current;
-
-/* config_current - a new reference to the configuration in force */
-struct config *config_current(void)
-{
-	struct config *c;
-
-	pthread_mutex_lock(&current_lock);
-	if ((c = current) != NULL)
-		atomic_fetch_add(&c->refs, 1);
-	pthread_mutex_unlock(&current_lock);
-	return c;
-}
-
-/* config_release - drop a reference; the last one frees */
-void config_release(struct config *c)
-{
-	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1)
-		config_free(c);
-}
-
-/* config_install - make c the configuration in force (takes c's reference) */
-void config_install(struct config *c)
-{
-	struct config *old;
-
-	pthread_mutex_lock(&current_lock);
-	old = current;
-	current = c;
-	pthread_mutex_unlock(&current_lock);
-	config_release(old);
-}
-
-/* config_reload - read the file again; install it only if it is whole */
-bool config_reload(const char *path, bool must_exist, struct config_diag *d)
-{
-	struct config *next = config_load(path, must_exist, d), *old;
-
-	if (next == NULL)
-		return false;
-	if ((old = config_current()) != NULL) {
-		for (size_t i = 0; i < NKEYS; i++) {
-			const char *a = old->raw[i] ? old->raw[i] : "";
-			const char *b = next->raw[i] ? next->raw[i] : "";
-			if ((config_keys[i].flags & KF_RESTART) && strcmp(a, b) != 0)
-				log_notice("config: %s changed in %s: takes effect at the next restart",
-					   config_keys[i].name, path);
-		}
-		config_release(old);
-	}
-	config_install(next);
-	return true;
-}
-
 /* config_action_name - the word of an action */
 const char *config_action_name(enum action a)
 {
@@ -1183,111 +557,4 @@ const char *config_action_name(enum action a)
 		if (e->value == (int)a)
 			return e->name;
 	return "?";
-}
-
-/* config_write_example - the example file, made from the table */
-void config_write_example(FILE *out)
-{
-	fprintf(out,
-		"# mxbypass-milter.conf - configuration of mxbypass-milter(8)\n"
-		"#\n"
-		"# \"Key value\" per line; keys are case-insensitive; '#' starts a comment.\n"
-		"# Lists are separated by commas and/or spaces. Durations are seconds\n"
-		"# (suffixes s, m, h, d, w allowed) unless the key says milliseconds.\n"
-		"# Every key is shown with its default, commented out.\n"
-		"#\n"
-		"# This file is generated from the key table: make conf-update.\n");
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct config_key *k = &config_keys[i];
-
-		if (k->type == KT_SECTION) {
-			fprintf(out, "\n## %s\n", k->name);
-			continue;
-		}
-		fprintf(out, "\n# %s: %s.\n", k->name, k->doc);
-		if (k->def != NULL)
-			fprintf(out, "#%s %s\n", k->name, k->def);
-		else
-			fprintf(out, "# Default: none. Example:\n#%s %s\n", k->name, k->example);
-	}
-}
-
-/* roff - text for a man page: backslashes doubled up, no line starting
- * with a control character */
-static void roff(FILE *out, const char *s)
-{
-	if (*s == '.' || *s == '\'')
-		fputs("\\&", out);
-	for (; *s != '\0'; s++) {
-		if (*s == '\\')
-			fputs("\\e", out);
-		else if (*s == '-')
-			fputs("\\-", out);
-		else
-			fputc(*s, out);
-	}
-}
-
-/* config_write_manpage - mxbypass-milter.conf(5), made from the table */
-void config_write_manpage(FILE *out, const char *version)
-{
-	fprintf(out,
-		".\\\" Generated from the key table of milter/config.c: do not edit.\n"
-		".TH MXBYPASS-MILTER.CONF 5 \"\" \"mxbypass-milter %s\" \"File Formats\"\n"
-		".SH NAME\n"
-		"mxbypass-milter.conf \\- configuration of mxbypass-milter\n"
-		".SH SYNOPSIS\n"
-		".B /etc/mxbypass-milter.conf\n"
-		".SH DESCRIPTION\n"
-		"One setting per line:\n"
-		".IR \"Key value\" .\n"
-		"Keys are case-insensitive.\n"
-		"A\n"
-		".B #\n"
-		"at the start of a line, or after white space, starts a comment.\n"
-		"Lists are separated by commas and/or spaces.\n"
-		"Durations are seconds (suffixes s, m, h, d, w allowed) unless the key\n"
-		"says milliseconds.\n"
-		"An unknown key, a bad or out-of-range value, a bad network or a key given\n"
-		"twice is an error that names the file and the line;\n"
-		".B mxbypass-milter -n\n"
-		"prints every such error and exits 1.\n"
-		".PP\n"
-		"The configuration is read at start-up and again on SIGHUP; a file with\n"
-		"any error is not taken, and the running configuration stays.\n"
-		"Socket, UserID, UMask, PidFile and the shared-state keys take effect at\n"
-		"the next start only.\n"
-		"Connections that are open finish with the configuration they started\n"
-		"with.\n", version);
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct config_key *k = &config_keys[i];
-
-		if (k->type == KT_SECTION) {
-			fprintf(out, ".SH ");
-			for (const char *c = k->name; *c != '\0'; c++)
-				fputc(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c, out);
-			fputc('\n', out);
-			continue;
-		}
-		fprintf(out, ".TP\n.B %s\n", k->name);
-		roff(out, k->doc);
-		fprintf(out, ".\n.br\n");
-		if (k->def != NULL) {
-			fprintf(out, "Default: ");
-			roff(out, k->def);
-		} else {
-			fprintf(out, "Default: none. Example: ");
-			roff(out, k->example);
-		}
-		fputc('\n', out);
-	}
-	fprintf(out,
-		".SH FILES\n"
-		".TP\n"
-		".I /etc/mxbypass-milter.conf\n"
-		"The default configuration file; when it is missing, the built-in\n"
-		"defaults above apply.\n"
-		".SH SEE ALSO\n"
-		".BR mxbypass-milter (8),\n"
-		".BR postconf (5)\n");
 }

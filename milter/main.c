@@ -7,76 +7,93 @@
  *	mxbypass-milter [-c FILE] -t DOMAIN [-a LOCAL-ADDR] [-C CLIENT-ADDR]
  *	mxbypass-milter [-c FILE] -S
  * DESCRIPTION
- *	Start-up, the daemon and its signals.
+ *	The command line, and the modes it picks. main() parses the options,
+ *	runs one mode, then one cleanup releases what the mode held; each
+ *	mode returns the exit status:
+ *
+ *	-V, -h	the version, the help: 0 (they end the parsing where they
+ *		stand). A mistake on the command line: 2, with the usage.
+ *	-n	check the configuration, and the Redis password file it names:
+ *		0, or 1 with every problem on stderr.
+ *	-S	the statistics of the whole pool, from Redis: 0, or 1.
+ *	-t	decide for one domain as the milter would (check.c): 0, 1 on
+ *		verdict error, 2 when the check could not run.
+ *	(none)	the daemon: 0 after a stop signal, 1 when start-up or the
+ *		milter failed.
+ *	-n wins over -S, -S over -t. All but -V and -h exit 1 when the
+ *	configuration does not load.
  *
  *	Order of start-up: configuration, socket (with UMask), chown of a
  *	unix socket to UserID, daemon (the parent exits only once the child
  *	is serving, with its status), PID file, privileges dropped, milter.
+ *	The socket, detaching, the PID file and the privileges are daemon.c.
  *
- *	Signals are owned by the main thread. libmilter's own signal thread
- *	would take SIGHUP as "stop", so the main thread installs handlers that
- *	write the signal number to a pipe, blocks the signals while it starts
- *	the thread that runs smfi_main (every libmilter thread inherits the
- *	blocked mask), then unblocks them, and reads the pipe: it reloads
- *	(HUP), logs statistics (USR1) or stops (TERM, INT). Between signals it
- *	wakes every StatsInterval to log the statistics.
- *
- *	That alone leaves a window: while the main thread runs a handler, the
- *	signal is blocked there too, and a second one is taken by whichever
- *	thread sigwait()s for it, libmilter's. So sigwait() below, which
- *	libmilter calls through the dynamic linker, leaves HUP, TERM and INT
- *	out of the set of any thread but the main one: libmilter's signal
- *	thread then waits for nothing, and never stops the milter by itself.
+ *	The daemon's main thread owns the signals (signals.c, which says why
+ *	libmilter must not): it reloads on HUP, logs statistics on USR1 and
+ *	every StatsInterval, and stops on TERM or INT.
  */
 
 #include "autoconfig.h"
 
+/* System. */
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <poll.h>
-#include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <syslog.h>
 #include <unistd.h>
 
+/* Libraries. */
 #include <ares.h>
 #include <libmilter/mfapi.h>
 
+/* This program. */
 #include "callbacks.h"
 #include "check.h"
 #include "clock.h"
 #include "config.h"
+#include "daemon.h"
 #include "decide.h"
 #include "log.h"
 #include "netaddr.h"
+#include "signals.h"
 #include "stats.h"
 #include "store.h"
 
 #define PROGNAME "mxbypass-milter"
 
 /* What the command line asked for. */
+enum mode {
+	MODE_DAEMON,
+	MODE_CHECK_CONFIG,		/* -n */
+	MODE_CHECK_DOMAIN,		/* -t */
+	MODE_POOL_STATS,		/* -S */
+	MODE_VERSION,			/* -V */
+	MODE_HELP,			/* -h */
+};
+
 struct options {
+	enum mode mode;
 	const char *config_path;
 	bool config_named;		/* -c given: the file must exist */
 	bool foreground;
 	bool log_stderr;
-	bool check_config;
 	const char *check_domain;	/* -t */
 	const char *local_addr;		/* -a */
 	const char *client_addr;	/* -C */
-	bool pool_stats;		/* -S */
 };
 
-static int signal_pipe[2] = { -1, -1 };
-static pthread_t main_thread;
+/* What a mode holds; run_cleanup releases it, whatever the mode. */
+struct run {
+	struct config *cfg;		/* loaded, not (yet) installed */
+	char *password;			/* the Redis AUTH password */
+	bool ares;			/* c-ares initialised */
+};
+
 static struct services services;
 
 /* usage - the synopsis, to stdout for -h, stderr for mistakes */
@@ -102,9 +119,25 @@ static void usage(FILE *out)
 		"  -h         this help\n");
 }
 
-/* parse_options - the command line into opts; exits on mistakes */
-static void parse_options(int argc, char **argv, struct options *opts)
+static bool usage_error(const char *fmt, ...) LOG_FMT(1, 2);
+
+/* usage_error - a mistake on the command line: the message, the usage */
+static bool usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	usage(stderr);
+	return false;
+}
+
+/* parse_options - the command line into opts; false after a mistake */
+static bool parse_options(int argc, char **argv, struct options *opts)
+{
+	bool check_config = false, pool_stats = false;
+	struct netaddr a;
 	int ch;
 
 	*opts = (struct options){ .config_path = CONFIG_DEFAULT_PATH };
@@ -117,46 +150,36 @@ static void parse_options(int argc, char **argv, struct options *opts)
 		case 'p': config_override("Socket", optarg, "-p"); break;
 		case 'u': config_override("UserID", optarg, "-u"); break;
 		case 'P': config_override("PidFile", optarg, "-P"); break;
-		case 'n': opts->check_config = true; break;
+		case 'n': check_config = true; break;
 		case 't': opts->check_domain = optarg; break;
 		case 'a': opts->local_addr = optarg; break;
 		case 'C': opts->client_addr = optarg; break;
-		case 'S': opts->pool_stats = true; break;
-		case 'V':
-			printf(PROGNAME " %s (libmilter, c-ares %s)\n", PACKAGE_VERSION,
-			       ares_version(NULL));
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
+		case 'S': pool_stats = true; break;
+		case 'V': opts->mode = MODE_VERSION; return true;
+		case 'h': opts->mode = MODE_HELP; return true;
 		case ':':
-			fprintf(stderr, PROGNAME ": option -%c needs a value\n", optopt);
-			usage(stderr);
-			exit(2);
+			return usage_error(PROGNAME ": option -%c needs a value\n", optopt);
 		default:
-			fprintf(stderr, PROGNAME ": unknown option -%c\n", optopt);
-			usage(stderr);
-			exit(2);
+			return usage_error(PROGNAME ": unknown option -%c\n", optopt);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROGNAME ": unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		exit(2);
-	}
+	if (optind < argc)
+		return usage_error(PROGNAME ": unexpected argument \"%s\"\n", argv[optind]);
 	if ((opts->local_addr || opts->client_addr) && !opts->check_domain) {
 		fprintf(stderr, PROGNAME ": -a and -C go with -t\n");
-		exit(2);
+		return false;
 	}
-	struct netaddr a;
 	if (opts->local_addr && !netaddr_parse(opts->local_addr, &a)) {
 		fprintf(stderr, PROGNAME ": -a: \"%s\" is not an IPv4 or IPv6 address\n", opts->local_addr);
-		exit(2);
+		return false;
 	}
 	if (opts->client_addr && !netaddr_parse(opts->client_addr, &a)) {
 		fprintf(stderr, PROGNAME ": -C: \"%s\" is not an IPv4 or IPv6 address\n", opts->client_addr);
-		exit(2);
+		return false;
 	}
+	opts->mode = check_config ? MODE_CHECK_CONFIG : pool_stats ? MODE_POOL_STATS
+		: opts->check_domain ? MODE_CHECK_DOMAIN : MODE_DAEMON;
+	return true;
 }
 
 /* load_or_report - load the configuration, printing every problem */
@@ -167,7 +190,7 @@ static struct config *load_or_report(const struct options *opts)
 
 	for (size_t i = 0; i < diag.n; i++) {
 		fprintf(stderr, "%s\n", diag.lines[i]);
-		if (!opts->check_config)
+		if (opts->mode != MODE_CHECK_CONFIG)
 			log_error("config: %s", diag.lines[i]);
 	}
 	config_diag_free(&diag);
@@ -198,145 +221,100 @@ static void password_free(char *pw)
 	free(pw);
 }
 
-/* socket_path - the file of a unix socket specification, else NULL */
-static const char *socket_path(const char *spec)
+/* run_load - the configuration of a mode that logs; false when it does
+ * not load */
+static bool run_load(struct run *run, const struct options *opts, bool log_stderr)
 {
-	if (strncmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	return spec[0] == '/' ? spec : NULL;
+	if ((run->cfg = load_or_report(opts)) == NULL)
+		return false;
+	log_setup(run->cfg->syslog, run->cfg->syslog_facility, run->cfg->log_level, log_stderr);
+	return true;
 }
 
-/* open_socket - register with libmilter and create the listening socket */
-static void open_socket(const struct config *cfg)
+/* run_ares - c-ares for the modes that ask DNS */
+static void run_ares(struct run *run)
 {
-	const char *path = socket_path(cfg->socket);
-	mode_t old;
-
-	if (smfi_setconn(cfg->socket) != MI_SUCCESS)
-		log_fatal("milter: bad socket specification %s", cfg->socket);
-	if (smfi_register(*callbacks_filter()) != MI_SUCCESS)
-		log_fatal("milter: smfi_register failed");
-	old = umask((mode_t)cfg->umask);
-	if (smfi_opensocket(true) != MI_SUCCESS)
-		log_fatal("milter: cannot open socket %s (does its directory exist? "
-			  "is another instance running?)", cfg->socket);
-	umask(old);
-	if (path != NULL && cfg->user != NULL && chown(path, cfg->uid, cfg->gid) != 0)
-		log_fatal("milter: cannot chown %s to %s: %s", path, cfg->user, strerror(errno));
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+		log_fatal("c-ares: library initialisation failed");
+	run->ares = true;
 }
 
-/* daemonize - detach; the parent exits with the child's start-up status */
-static int daemonize(void)
+/* run_cleanup - release what the mode held, whichever it was */
+static void run_cleanup(struct run *run)
 {
-	int ready[2];
-	pid_t pid;
-	char status = 1;
-
-	if (pipe(ready) != 0)
-		log_fatal("daemon: pipe: %s", strerror(errno));
-	if ((pid = fork()) < 0)
-		log_fatal("daemon: fork: %s", strerror(errno));
-	if (pid > 0) {
-		close(ready[1]);
-		if (read(ready[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
-	}
-	close(ready[0]);
-	if (setsid() < 0)
-		log_fatal("daemon: setsid: %s", strerror(errno));
-	if (chdir("/") != 0)
-		log_fatal("daemon: chdir /: %s", strerror(errno));
-	int null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
-	return ready[1];
+	password_free(run->password);
+	config_free(run->cfg);
+	config_install(NULL);
+	if (run->ares)
+		ares_library_cleanup();
 }
 
-/* write_pidfile - the daemon's process id, written before privileges go */
-static void write_pidfile(const char *path)
+/* mode_version - -V */
+static int mode_version(void)
 {
-	char buf[32];
-	int fd, n;
-
-	if (path == NULL)
-		return;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		log_fatal("daemon: cannot write PID file %s: %s", path, strerror(errno));
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n || close(fd) != 0)
-		log_fatal("daemon: cannot write PID file %s: %s", path, strerror(errno));
-}
-
-/* drop_privileges - become UserID; never go on as root when asked not to */
-static void drop_privileges(const struct config *cfg)
-{
-	struct passwd *pw;
-
-	if (cfg->user == NULL)
-		return;
-	if (getuid() != cfg->uid || geteuid() != cfg->uid) {
-		pw = getpwuid(cfg->uid);
-		if (geteuid() == 0 && initgroups(pw ? pw->pw_name : cfg->user, cfg->gid) != 0)
-			log_fatal("daemon: initgroups %s: %s", cfg->user, strerror(errno));
-		if (setgid(cfg->gid) != 0)
-			log_fatal("daemon: cannot switch to group %lu: %s",
-				  (unsigned long)cfg->gid, strerror(errno));
-		if (setuid(cfg->uid) != 0)
-			log_fatal("daemon: cannot switch to user %s: %s", cfg->user, strerror(errno));
-	}
-	if (cfg->uid != 0 && (getuid() == 0 || geteuid() == 0 || setuid(0) == 0))
-		log_fatal("daemon: still root after switching to %s: refusing to run", cfg->user);
-}
-
-/* on_signal - only note the signal; the main loop acts on it */
-static void on_signal(int sig)
-{
-	int saved = errno;
-	unsigned char b = (unsigned char)sig;
-
-	if (write(signal_pipe[1], &b, 1) < 0) {
-		/* pipe full: a signal of that kind is pending anyway */
-	}
-	errno = saved;
-}
-
-/* sigwait - see DESCRIPTION: the signals this program owns are not for
- * other threads to wait for */
-int sigwait(const sigset_t *set, int *sig)
-{
-	sigset_t wanted = *set;
-	int got;
-
-	if (!pthread_equal(pthread_self(), main_thread)) {
-		sigdelset(&wanted, SIGHUP);
-		sigdelset(&wanted, SIGTERM);
-		sigdelset(&wanted, SIGINT);
-	}
-	while ((got = sigwaitinfo(&wanted, NULL)) < 0 && errno == EINTR)
-		continue;
-	if (got < 0)
-		return errno;
-	*sig = got;
+	printf(PROGNAME " %s (libmilter, c-ares %s)\n", PACKAGE_VERSION, ares_version(NULL));
 	return 0;
+}
+
+/* mode_help - -h */
+static int mode_help(void)
+{
+	usage(stdout);
+	return 0;
+}
+
+/* mode_check_config - -n: the file, and the password file it names */
+static int mode_check_config(const struct options *opts, struct run *run)
+{
+	bool ok;
+
+	if ((run->cfg = load_or_report(opts)) == NULL)
+		return 1;
+	run->password = redis_password(run->cfg, &ok);	/* readable? */
+	return ok ? 0 : 1;
+}
+
+/* mode_pool_stats - -S: the pool's statistics, from the shared store */
+static int mode_pool_stats(const struct options *opts, struct run *run)
+{
+	bool ok;
+
+	if (!run_load(run, opts, true))
+		return 1;
+	if (run->cfg->state_backend == BACKEND_MEMORY) {
+		fprintf(stderr, PROGNAME ": -S: StateBackend is memory: there is no pool "
+			"to report on (each milter logs its own statistics)\n");
+		return 1;
+	}
+	run->password = redis_password(run->cfg, &ok);
+	if (!ok)
+		return 1;
+	return store_pool_report(run->cfg, run->password, stdout);
+}
+
+/* mode_check_domain - -t: decide for one domain as the milter would */
+static int mode_check_domain(const struct options *opts, struct run *run)
+{
+	bool ok;
+
+	if (!run_load(run, opts, true))
+		return 1;
+	run_ares(run);
+	/* the pool's view of the evidence needs the shared store */
+	run->password = redis_password(run->cfg, &ok);
+	if (!ok)
+		return 2;
+	return check_domain(run->cfg, opts->check_domain, opts->local_addr,
+			    opts->client_addr, run->password);
 }
 
 /* milter_thread - runs smfi_main; tells the main loop when it returns */
 static void *milter_thread(void *arg)
 {
-	unsigned char b = 0;
 	int *status = arg;
 
 	*status = smfi_main();
-	if (write(signal_pipe[1], &b, 1) < 0) {
-		/* the main loop is gone already */
-	}
+	signals_milter_done();
 	return NULL;
 }
 
@@ -382,47 +360,20 @@ static uint64_t stats_due(uint64_t last)
 	return due;
 }
 
-/* block_signals - from before the socket exists until serve() owns them:
- * a SIGHUP sent as soon as the socket appears must reload, not kill */
-static void block_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
 /* serve - run the milter until a stop signal; returns the exit status */
 static int serve(const struct options *opts, int ready_fd)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t set;
 	pthread_t thread;
-	int milter_status = MI_SUCCESS, status = 0;
-	unsigned char sig;
+	int milter_status = MI_SUCCESS, status = 0, sig;
 	uint64_t next_stats;
 
-	if (pipe2(signal_pipe, O_CLOEXEC) != 0)
-		log_fatal("daemon: pipe: %s", strerror(errno));
-	fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sigaction(sigs[i], &sa, NULL);
-		sigaddset(&set, sigs[i]);
-	}
-
-	/* still blocked since start-up (block_signals): the milter thread and
+	signals_catch();
+	/* still blocked since start-up (signals_block): the milter thread and
 	 * libmilter's inherit the mask; then the main thread takes them, and
 	 * any that came during start-up is delivered now */
 	if ((errno = pthread_create(&thread, NULL, milter_thread, &milter_status)) != 0)
 		log_fatal("daemon: cannot start the milter thread: %s", strerror(errno));
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	signals_unblock();
 
 	struct config *cfg = config_current();
 	log_notice("started: version %s, socket %s", PACKAGE_VERSION, cfg->socket);
@@ -438,20 +389,17 @@ static int serve(const struct options *opts, int ready_fd)
 	stats_reset();
 	next_stats = stats_due(clock_ms());
 	for (;;) {
-		struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
 		uint64_t now = clock_ms();
-		ssize_t n;
 
 		if (now >= next_stats) {
 			report_stats();
 			next_stats = stats_due(now);
 			continue;
 		}
-		if (poll(&pfd, 1, next_stats == UINT64_MAX ? -1 : (int)(next_stats - now)) <= 0)
-			continue;	/* the interval is over, or a signal came */
-		if ((n = read(signal_pipe[0], &sig, 1)) < 0 && errno == EINTR)
+		sig = signals_next(next_stats == UINT64_MAX ? -1 : (int)(next_stats - now));
+		if (sig == SIGNALS_NONE)
 			continue;
-		if (n != 1)
+		if (sig == SIGNALS_BROKEN)
 			break;
 		if (sig == SIGHUP) {
 			reload(opts);
@@ -475,87 +423,82 @@ static int serve(const struct options *opts, int ready_fd)
 	return status;
 }
 
-int main(int argc, char **argv)
+/* mode_daemon - start up in the order of DESCRIPTION, serve, stop */
+static int mode_daemon(const struct options *opts, struct run *run)
 {
-	struct options opts;
-	struct config *cfg;
-	char *pidfile, *socket, *password = NULL;
+	char *pidfile, *socket;
 	int ready_fd = -1, status;
 	bool ok;
 
-	main_thread = pthread_self();
-	/* a peer gone (Redis, a probed host) is an error return, not a death */
-	signal(SIGPIPE, SIG_IGN);
-	log_open(PROGNAME);
-	parse_options(argc, argv, &opts);
-	if (opts.check_config) {
-		if ((cfg = load_or_report(&opts)) == NULL)
-			return 1;
-		password_free(redis_password(cfg, &ok));	/* readable? */
-		config_free(cfg);
-		return ok ? 0 : 1;
-	}
-	if ((cfg = load_or_report(&opts)) == NULL)
+	if (!run_load(run, opts, opts->log_stderr))
 		return 1;
-	log_setup(cfg->syslog, cfg->syslog_facility, cfg->log_level,
-		  opts.log_stderr || opts.check_domain || opts.pool_stats);
-	if (opts.pool_stats) {
-		status = 1;
-		if (cfg->state_backend == BACKEND_MEMORY)
-			fprintf(stderr, PROGNAME ": -S: StateBackend is memory: there is no pool "
-				"to report on (each milter logs its own statistics)\n");
-		else if ((password = redis_password(cfg, &ok)), ok)
-			status = store_pool_report(cfg, password, stdout);
-		password_free(password);
-		config_free(cfg);
-		return status;
-	}
-	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
-		log_fatal("c-ares: library initialisation failed");
-	if (opts.check_domain) {
-		/* the pool's view of the evidence needs the shared store */
-		status = 2;
-		if ((password = redis_password(cfg, &ok)), ok)
-			status = check_domain(cfg, opts.check_domain, opts.local_addr,
-					      opts.client_addr, password);
-		password_free(password);
-		config_free(cfg);
-		ares_library_cleanup();
-		return status;
-	}
-
+	run_ares(run);
 	/* read as root, before privileges go */
-	password = redis_password(cfg, &ok);
+	run->password = redis_password(run->cfg, &ok);
 	if (!ok)
-		log_fatal("store: cannot read RedisPasswordFile %s", cfg->redis_password_file);
-	block_signals();
-	open_socket(cfg);
-	if (!opts.foreground)
-		ready_fd = daemonize();
-	write_pidfile(cfg->pidfile);
-	drop_privileges(cfg);
+		log_fatal("store: cannot read RedisPasswordFile %s", run->cfg->redis_password_file);
+	signals_block();
+	daemon_open_socket(run->cfg);
+	if (!opts->foreground)
+		ready_fd = daemon_detach();
+	daemon_write_pidfile(run->cfg->pidfile);
+	daemon_drop_privileges(run->cfg);
 	/* read at start-up only: a reload does not move them */
-	pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
-	socket = strdup(cfg->socket);
-	if (!services_init(&services, cfg, SERVICES_DAEMON, password))
+	pidfile = run->cfg->pidfile ? strdup(run->cfg->pidfile) : NULL;
+	socket = strdup(run->cfg->socket);
+	if (!services_init(&services, run->cfg, SERVICES_DAEMON, run->password))
 		log_fatal("milter: out of memory for the caches");
-	password_free(password);
+	password_free(run->password);
+	run->password = NULL;
 	callbacks_init(&services);
-	config_install(cfg);
+	config_install(run->cfg);
+	run->cfg = NULL;
 
-	status = serve(&opts, ready_fd);
+	status = serve(opts, ready_fd);
 
-	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
-		log_warning("daemon: cannot remove PID file %s: %s", pidfile, strerror(errno));
-	if (socket != NULL && socket_path(socket) != NULL)
-		unlink(socket_path(socket));
+	daemon_remove_files(pidfile, socket);
 	report_stats();
 	log_notice("stopped");
 	if (callbacks_done(5000))
 		services_free(&services);
 	free(pidfile);
 	free(socket);
-	config_install(NULL);
-	ares_library_cleanup();
+	return status;
+}
+
+/* run_mode - the mode the options picked; its exit status */
+static int run_mode(const struct options *opts, struct run *run)
+{
+	switch (opts->mode) {
+	case MODE_VERSION:
+		return mode_version();
+	case MODE_HELP:
+		return mode_help();
+	case MODE_CHECK_CONFIG:
+		return mode_check_config(opts, run);
+	case MODE_POOL_STATS:
+		return mode_pool_stats(opts, run);
+	case MODE_CHECK_DOMAIN:
+		return mode_check_domain(opts, run);
+	case MODE_DAEMON:
+		return mode_daemon(opts, run);
+	}
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	struct run run = { 0 };
+	int status;
+
+	signals_init();
+	/* a peer gone (Redis, a probed host) is an error return, not a death */
+	signal(SIGPIPE, SIG_IGN);
+	log_open(PROGNAME);
+	if (!parse_options(argc, argv, &opts))
+		return 2;
+	status = run_mode(&opts, &run);
+	run_cleanup(&run);
 	return status;
 }
