@@ -104,7 +104,6 @@ void config_release(struct config *c);
 void config_install(struct config *c);
 bool config_reload(const char *path, bool must_exist, struct config_diag *d);
 
-const char *config_action_name(enum action a);
 void config_write_example(FILE *out);
 void config_write_manpage(FILE *out, const char *version);
 

@@ -9,7 +9,6 @@
  *	bool config_override(const char *key, const char *value, const char *origin)
  *	void config_free(struct config *c)
  *	void config_diag_free(struct config_diag *d)
- *	const char *config_action_name(enum action a)
  * DESCRIPTION
  *	Every key lives in one row of config_keys[]: name, type, default,
  *	bounds, where it goes in struct config, and one line of documentation.
@@ -51,11 +50,6 @@
 #include "log.h"
 #include "netaddr.h"
 
-static const struct enum_name action_names[] = {
-	{ "tag", ACTION_TAG }, { "tempfail", ACTION_TEMPFAIL },
-	{ "reject", ACTION_REJECT }, { "log", ACTION_LOG }, { NULL, 0 }
-};
-
 static const struct enum_name level_names[] = {
 	{ "error", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
 	{ "info", LOG_INFO }, { "debug", LOG_DEBUG }, { NULL, 0 }
@@ -94,7 +88,7 @@ const struct config_key config_keys[] = {
 	  "lowest level logged: error, warning, notice, info (one line per recipient), debug", NULL },
 
 	SECTION("Policy"),
-	{ "Action", KT_ENUM, "tag", 0, 0, OFF(action), action_names, 0,
+	{ "Action", KT_ACTION, "tag", 0, 0, OFF(action), NULL, 0,
 	  "what to do with a bypass: tag, tempfail, reject or log", NULL },
 	{ "ActionMap", KT_ACTIONMAP, NULL, 0, 0, OFF(action_map_file), NULL, 0,
 	  "file of \"domain action\" lines overriding Action; .example.org matches subdomains",
@@ -259,6 +253,8 @@ static bool key_set(struct config *c, const struct config_key *k, const char *v,
 		return config_value_octal(o, c, k, v);
 	case KT_ENUM:
 		return config_value_enum(o, c, k, v);
+	case KT_ACTION:
+		return config_value_action(o, c, k, v);
 	case KT_TEXT:
 	case KT_TOKEN:
 		return config_value_text(o, c, k, v);
@@ -277,7 +273,7 @@ static bool key_set(struct config *c, const struct config_key *k, const char *v,
 	case KT_DOMAINS:
 		return config_value_domains(o, c, k, v);
 	case KT_ACTIONMAP:
-		return config_value_actionmap(o, c, k, v, action_names);
+		return config_value_actionmap(o, c, k, v);
 	case KT_DNSSERVERS:
 		return config_value_dns_servers(o, c, k, v);
 	case KT_REDIS:
@@ -550,11 +546,3 @@ void config_free(struct config *c)
 	free(c);
 }
 
-/* config_action_name - the word of an action */
-const char *config_action_name(enum action a)
-{
-	for (const struct enum_name *e = action_names; e->name != NULL; e++)
-		if (e->value == (int)a)
-			return e->name;
-	return "?";
-}

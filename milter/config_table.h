@@ -18,6 +18,7 @@ enum key_type {
 	KT_MS,			/* unsigned milliseconds, optional ms/s suffix */
 	KT_OCTAL,
 	KT_ENUM,
+	KT_ACTION,		/* a configurable word of action.c's table */
 	KT_TEXT,		/* printable ASCII, spaces allowed */
 	KT_TOKEN,		/* printable ASCII, no spaces */
 	KT_HEADER,		/* a header field name */
@@ -100,8 +101,10 @@ bool config_value_names(struct origin *o, struct config *c, const struct config_
 			const char *v);
 bool config_value_domains(struct origin *o, struct config *c, const struct config_key *k,
 			  const char *v);
+bool config_value_action(struct origin *o, struct config *c, const struct config_key *k,
+			 const char *v);
 bool config_value_actionmap(struct origin *o, struct config *c, const struct config_key *k,
-			    const char *v, const struct enum_name *actions);
+			    const char *v);
 bool config_value_dns_servers(struct origin *o, struct config *c, const struct config_key *k,
 			      const char *v);
 bool config_value_redis(struct origin *o, struct config *c, const struct config_key *k,

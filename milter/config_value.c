@@ -210,6 +210,21 @@ bool config_value_enum(struct origin *o, struct config *c, const struct config_k
 	return true;
 }
 
+/* config_value_action - a configurable action word (action.c) */
+bool config_value_action(struct origin *o, struct config *c, const struct config_key *k,
+			 const char *v)
+{
+	enum action a;
+	char names[64];
+
+	if (!action_parse(v, &a)) {
+		config_error(o, "%s: \"%s\" is not %s", k->name, v, action_choices(names, sizeof(names)));
+		return false;
+	}
+	FIELD(c, k, enum action) = a;
+	return true;
+}
+
 /* config_value_text - printable ASCII, with spaces or (KT_TOKEN) without */
 bool config_value_text(struct origin *o, struct config *c, const struct config_key *k,
 		       const char *v)
@@ -488,19 +503,12 @@ bool config_value_names(struct origin *o, struct config *c, const struct config_
 	return parse_names(o, k, &FIELD(c, k, struct domain_map), v, false);
 }
 
-/* What a file of domains fills: the map, and for an action map the words
- * of the actions. */
-struct file_target {
-	struct domain_map *map;
-	const struct enum_name *actions;
-};
-
 /* file_lines - a file of domains named by a key: fn for each line, then
  * the duplicate check, both reported with the file's own name and lines */
 static bool file_lines(struct origin *o, const struct config_key *k, const char *path,
 		       bool (*fn)(struct origin *, const struct config_key *, char *,
-				  const struct file_target *),
-		       const struct file_target *t)
+				  struct domain_map *),
+		       struct domain_map *m)
 {
 	struct origin sub = { path, 0, o->diag, 0 };
 	char *line = NULL;
@@ -525,20 +533,20 @@ static bool file_lines(struct origin *o, const struct config_key *k, const char 
 		for (char *e = p + strlen(p); e > p && isspace((unsigned char)e[-1]);)
 			*--e = '\0';
 		if (*p != '\0')
-			fn(&sub, k, p, t);
+			fn(&sub, k, p, m);
 	}
 	free(line);
 	fclose(fp);
 	sub.line = 0;
 	if (sub.errors == 0)
-		check_duplicates(&sub, k, t->map);
+		check_duplicates(&sub, k, m);
 	o->errors += sub.errors;
 	return sub.errors == 0;
 }
 
 /* domains_line - one line of a Domains file: domain patterns */
 static bool domains_line(struct origin *o, const struct config_key *k, char *p,
-			 const struct file_target *t)
+			 struct domain_map *m)
 {
 	char item[DOMAIN_MAXLEN + 8];
 	bool toolong, ok = true;
@@ -548,7 +556,7 @@ static bool domains_line(struct origin *o, const struct config_key *k, char *p,
 			config_error(o, "%s: \"%s...\" is too long for a domain", k->name, item);
 			ok = false;
 		} else {
-			ok &= add_domain(o, k, t->map, item, true, 1);
+			ok &= add_domain(o, k, m, item, true, 1);
 		}
 	}
 	return ok;
@@ -559,13 +567,12 @@ bool config_value_domains(struct origin *o, struct config *c, const struct confi
 			  const char *v)
 {
 	struct domain_map *m = &c->domains;
-	const struct file_target t = { m, NULL };
 
 	if (!set_string(c, k, v))
 		return false;
 	domain_map_free(m);
 	if (strncmp(v, "file:", 5) == 0)
-		return file_lines(o, k, v + 5, domains_line, &t);
+		return file_lines(o, k, v + 5, domains_line, m);
 	if (!parse_names(o, k, m, v, true))
 		return false;
 	if (m->n == 0) {	/* "Domains ," would check no recipient at all */
@@ -578,35 +585,32 @@ bool config_value_domains(struct origin *o, struct config *c, const struct confi
 
 /* actionmap_line - one "domain action" line */
 static bool actionmap_line(struct origin *o, const struct config_key *k, char *p,
-			   const struct file_target *t)
+			   struct domain_map *m)
 {
 	char *dom = strtok(p, " \t"), *act = strtok(NULL, " \t"), *extra = strtok(NULL, " \t");
-	const struct enum_name *a;
+	enum action a;
 	char names[64];
 
 	if (act == NULL || extra != NULL) {
 		config_error(o, "%s: expected \"domain action\"", k->name);
 		return false;
 	}
-	if ((a = lookup_enum(t->actions, act)) == NULL) {
+	if (!action_parse(act, &a)) {
 		config_error(o, "%s: unknown action \"%s\" (expected %s)", k->name, act,
-			     enum_list(t->actions, names, sizeof(names)));
+			     action_choices(names, sizeof(names)));
 		return false;
 	}
-	return add_domain(o, k, t->map, dom, true, a->value);
+	return add_domain(o, k, m, dom, true, (int)a);
 }
 
-/* config_value_actionmap - read the per-domain action file; its actions
- * are words of the table given */
+/* config_value_actionmap - read the per-domain action file */
 bool config_value_actionmap(struct origin *o, struct config *c, const struct config_key *k,
-			    const char *v, const struct enum_name *actions)
+			    const char *v)
 {
-	const struct file_target t = { &c->action_map, actions };
-
 	if (!set_string(c, k, v))
 		return false;
 	domain_map_free(&c->action_map);
-	return file_lines(o, k, v, actionmap_line, &t);
+	return file_lines(o, k, v, actionmap_line, &c->action_map);
 }
 
 /* config_value_dns_servers - "addr", "addr:port", "[v6]:port" list -> c-ares csv */

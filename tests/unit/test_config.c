@@ -389,10 +389,10 @@ static void test_overrides(void **state)
 static void test_action_names(void **state)
 {
 	(void)state;
-	assert_string_equal(config_action_name(ACTION_TAG), "tag");
-	assert_string_equal(config_action_name(ACTION_TEMPFAIL), "tempfail");
-	assert_string_equal(config_action_name(ACTION_REJECT), "reject");
-	assert_string_equal(config_action_name(ACTION_LOG), "log");
+	assert_string_equal(action_name(ACTION_TAG), "tag");
+	assert_string_equal(action_name(ACTION_TEMPFAIL), "tempfail");
+	assert_string_equal(action_name(ACTION_REJECT), "reject");
+	assert_string_equal(action_name(ACTION_LOG), "log");
 }
 
 static int setup_dir(void **state)
