@@ -7,6 +7,7 @@ DEPS_PACKAGES=(
 	miltertest postfix swaks nsd dnsmasq-base procps sasl2-bin libsasl2-modules
 	libwrap0 m4 iproute2 valgrind libhiredis-dev redis-server redis-tools
 	postgrey libidn12 libgnutls-dane0
+	debhelper dpkg-dev fakeroot lintian systemd
 )
 
 # deps_install - apt-get install whatever is not installed yet
