@@ -8,6 +8,7 @@ DEPS_PACKAGES=(
 	libwrap0 m4 iproute2 valgrind libhiredis-dev redis-server redis-tools
 	postgrey libidn12 libgnutls-dane0
 	python3 curl prometheus-node-exporter rspamd
+	debhelper dpkg-dev fakeroot lintian systemd
 )
 
 # deps_install - apt-get install whatever is not installed yet
