@@ -102,10 +102,8 @@ examples=/usr/share/doc/$pkg/examples
 want="/usr/sbin/mxbypass-milter $conf $unit $tmpfiles
 	/usr/share/man/man8/mxbypass-milter.8.gz /usr/share/man/man5/mxbypass-milter.conf.5.gz
 	/usr/share/doc/$pkg/README.Debian /usr/share/doc/$pkg/copyright
-	$examples/postfix-main.cf $examples/sendmail.mc $examples/mxbypass.cf"
-for f in rspamd-mxbypass.conf grafana-dashboard.json; do
-	[ -e "$src/conf/$f" ] && want="$want $examples/$f"
-done
+	$examples/postfix-main.cf $examples/sendmail.mc $examples/mxbypass.cf
+	$examples/rspamd-mxbypass.conf $examples/grafana-dashboard.json"
 n=0
 for f in $want; do
 	grep -qx -- "$f" "$T/files" || fail "dpkg -L $pkg does not list $f"
