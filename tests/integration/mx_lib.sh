@@ -51,6 +51,7 @@ sink_host() {
 	kill -0 "$!" 2>/dev/null
 }
 
+# start_mx_hosts - every host above, on PROBE_PORT
 start_mx_hosts() {
 	local try
 	[ -x /usr/sbin/smtp-sink ] || skip "smtp-sink not installed"
@@ -67,4 +68,11 @@ start_mx_hosts() {
 	done
 	cat "$T"/greeter-*.log "$T/sink.log" >&2
 	fail "could not start the MX hosts"
+}
+
+# bypass_up CONF - NSD serving the zones, the MX hosts, and bypass_conf CONF
+bypass_up() {
+	start_nsd
+	start_mx_hosts
+	bypass_conf "$1"
 }

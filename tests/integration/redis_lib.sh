@@ -1,5 +1,5 @@
 # redis_lib.sh - a real redis-server on loopback, the tests' own (sourced;
-# extends lib.sh and dns_lib.sh for random_port)
+# extends lib.sh)
 #
 # start_redis [ARGS...] starts redis-server on 127.0.0.1:$REDIS_PORT with
 # its own directory $T/redis, no persistence, extra ARGS passed on (e.g.
