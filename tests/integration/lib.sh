@@ -8,7 +8,7 @@
 #
 #   outcome      fail, skip, pass; require_miltertest
 #   waiting      wait_for [-t SECS] CMD..., now_ms
-#   network      random_port, tcp_open, tcp_closed
+#   network      random_port, tcp_open, tcp_closed, wait_listen
 #   daemons      start_milter/stop_milter (the test's milter, "milter"),
 #                start_daemon/stop_daemon NAME (more of them), run_milter
 #                (any socket and log), pid_of, reload, totals
@@ -68,6 +68,12 @@ tcp_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
 
 # tcp_closed ADDR:PORT - nothing listens there
 tcp_closed() { ! tcp_open "$1"; }
+
+# wait_listen SECS ADDR:PORT LOG WHAT - wait until WHAT listens on ADDR:PORT,
+# else fail showing its LOG
+wait_listen() {
+	wait_for -t "$1" tcp_open "$2" || { cat "$3" >&2; fail "$4 does not listen on $2"; }
+}
 
 # run_milter VAR SOCK LOG CONF [ARGS...] - the daemon in the foreground on
 # unix:SOCK, its stderr appended to LOG, stopped at exit; its PID in VAR.

@@ -112,10 +112,17 @@ start_postfix() {
 	PF_INSTANCES="$PF_INSTANCES $dir"
 	# "start" returns once the master has bound its sockets (master -w), so
 	# no probe connection is needed (it would also show up in milter logs).
-	# Postfix tools print errors to a terminal or the log, hence both.
+	pf_start "$name" "$dir/maillog"
+}
+
+# pf_start NAME LOG - "postfix start" of an instance set up, else fail
+# showing what it said (Postfix tools print errors to a terminal or LOG)
+pf_start() {
+	local dir
+	dir=$(pf_dir "$1")
 	postfix -c "$dir/etc" start >"$dir/start.out" 2>&1 || {
-		cat "$dir/start.out" "$dir/maillog" >&2 2>/dev/null
-		fail "postfix $name did not start"
+		cat "$dir/start.out" "$2" >&2 2>/dev/null
+		fail "postfix $1 did not start"
 	}
 }
 

@@ -22,7 +22,7 @@ start_sink() {
 		>>"$T/sink.log" 2>&1 &
 	SINK_PID=$!
 	PIDS="$PIDS $SINK_PID"
-	wait_for -t 10 tcp_open "$1" || { cat "$T/sink.log" >&2; fail "smtp-sink does not listen on $1"; }
+	wait_listen 10 "$1" "$T/sink.log" smtp-sink
 }
 
 # sink_file DIR PATTERN - print the first saved message matching PATTERN
