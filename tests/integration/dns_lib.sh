@@ -5,6 +5,8 @@
 # start_blackhole runs a server that never answers. Each picks a free port
 # and sets the matching variable: NSD_PORT, DNSMASQ_PORT, BLACKHOLE_PORT.
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 ZONES="$top_srcdir/tests/integration/zones"
 TOOLS="$top_builddir/tests/tools"
 PATH=$PATH:/usr/sbin:/sbin

@@ -21,6 +21,10 @@
 # hosts of zones/bypass.test), redis_lib.sh, smtp_lib.sh (smtp-sink and a
 # tagged sender: both MTA suites), postfix_lib.sh (Postfix instances).
 
+# once per test, however many libraries source it
+[ -z "${MXB_LIB_SH:-}" ] || return 0
+MXB_LIB_SH=1
+
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"

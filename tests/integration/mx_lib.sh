@@ -7,6 +7,8 @@
 # logs what it hears on .25 ($T/greeter.log), a 554 greeter on .26, a
 # host that drops every SYN on .27, one that resets mid-greeting on .28.
 
+. "$(dirname "${BASH_SOURCE[0]}")/dns_lib.sh"
+
 # bypass_conf FILE - the milter's configuration for these hosts: this host
 # is 127.0.0.30, clients in 10.9.9.0/24 are trusted, per-domain actions
 # for reject., temp. and dryrun.bypass.test, a retry accepted after 1 s

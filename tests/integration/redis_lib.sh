@@ -7,6 +7,8 @@
 # kill_redis stops it hard (SIGKILL), restart_redis starts it again on the
 # same port, redis_cli runs redis-cli against it.
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 REDIS_PORT=""
 REDIS_PID=""
 REDIS_ARGS=""

@@ -2,8 +2,6 @@
 # stats.sh - the statistics lines and the Prometheus file of a daemon that
 # decides real recipients (miltertest, NSD, live and dead MX hosts): every
 # number must equal the count of the per-recipient log lines behind it.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/dns_lib.sh"
 . "$(dirname "$0")/mx_lib.sh"
 
 require_miltertest

@@ -9,8 +9,6 @@
 # shared too: a witness left through A excuses a sender at B, and so does
 # an outage another milter saw. Last AUTH (the password never
 # shows) and a server that answers nonsense.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/dns_lib.sh"
 . "$(dirname "$0")/mx_lib.sh"
 . "$(dirname "$0")/redis_lib.sh"
 

@@ -3,8 +3,6 @@
 # phases of verdicts.lua (every verdict, action, exemption, header
 # removal, retry) and a reload: no invalid access, no uninitialised value,
 # no leak, and a clean stop.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/dns_lib.sh"
 . "$(dirname "$0")/mx_lib.sh"
 
 require_miltertest

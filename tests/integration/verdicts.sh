@@ -3,8 +3,6 @@
 # plays the MTA, NSD serves zones/bypass.test, and real listeners on
 # loopback are the better MX hosts (live, refused, tarpit, 421, 554). Check
 # mode (-t) must reach the same verdict as the milter for every scenario.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/dns_lib.sh"
 . "$(dirname "$0")/mx_lib.sh"
 
 require_miltertest
