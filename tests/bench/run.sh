@@ -57,8 +57,6 @@ done
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 # ratio A B - A/B to two decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-# field LINE KEY - KEY=value from a line
-field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 # per_round A B - "a1/b1 a2/b2 ..." of two lists of rates, to two decimals
 per_round() {
 	paste -d' ' <(printf '%s\n' $1) <(printf '%s\n' $2) \
@@ -85,24 +83,22 @@ PORT=$(e2e_free_port)
 SINK=127.0.0.21:$PORT
 smtp-sink -u postfix -h up.bypass.test "$SINK" 256 >>"$T/sink.log" 2>&1 &
 PIDS="$PIDS $!"
-wait_secs 10 tcp_open "$SINK" || fail "smtp-sink did not start"
+wait_listen 10 "$SINK" "$T/sink.log" smtp-sink
 
 conf="$T/milter.conf"
 PROBE_PORT=$PORT bypass_conf "$conf.base"
 grep -v '^TrustedNetworks\|^ActionMap\|^Domains' "$conf.base" >"$conf"
 printf 'TrustedNetworks 127.0.0.60/32\nUserID postfix\nAction tag\n' >>"$conf"
 start_milter "$conf"
-# start_rmilter - the same milter with the shared store: its own socket,
-# log and server; sets RMILTER_PID
+# start_rmilter - the same milter with the shared store, daemon "rmilter":
+# its own socket, log and server; sets RMILTER_PID
 start_rmilter() {
 	local n
-	n=$(grep -c "store: redis .*: sharing" "$T/redis-milter.log" 2>/dev/null)
-	rm -f "$T/redis.sock"
-	"$MILTER" -f -l -c "$conf.redis" -p "unix:$T/redis.sock" >>"$T/redis-milter.log" 2>&1 &
-	RMILTER_PID=$!
-	PIDS="$PIDS $RMILTER_PID"
-	wait_for test -S "$T/redis.sock" || { cat "$T/redis-milter.log"; fail "the redis milter did not start"; }
-	[ "$(grep -c "store: redis .*: sharing" "$T/redis-milter.log")" -gt "${n:-0}" ] \
+	n=$(dlog_count rmilter "store: redis .*: sharing" 2>/dev/null)
+	rm -f "$T/rmilter.sock"
+	start_daemon rmilter "$conf.redis"
+	RMILTER_PID=$PID_rmilter
+	[ "$(dlog_count rmilter "store: redis .*: sharing")" -gt "${n:-0}" ] \
 		|| fail "the redis milter is not sharing"
 }
 if [ -n "$REDIS" ]; then
@@ -121,7 +117,7 @@ PIDS="$PIDS $!"
 wait_for test -S "$T/noop.sock" && wait_for test -S "$T/resq.sock" || fail "no-op milters did not start"
 
 MILTERS=(none "" noop "unix:$T/noop.sock" mxbypass "unix:$SOCK" resquery "unix:$T/resq.sock")
-[ -z "$REDIS" ] || MILTERS+=(redis "unix:$T/redis.sock")
+[ -z "$REDIS" ] || MILTERS+=(redis "unix:$T/rmilter.sock")
 declare -A ADDR
 for ((i = 0; i < ${#MILTERS[@]}; i += 2)); do
 	name=${MILTERS[i]}
@@ -147,7 +143,7 @@ source_rate() {
 	smtp-source -s "$SESSIONS" -m "$m" -l 512 -f bench@client.test -t user@live.bypass.test \
 		"${ADDR[$1]}" >>"$T/source.log" 2>&1 || fail "smtp-source into $1 failed"
 	t1=$(date +%s%N)
-	wait_secs 120 drained "$1" || fail "$1: the queue did not drain"
+	wait_for -t 120 drained "$1" || fail "$1: the queue did not drain"
 	if [ -n "$pid" ] && [ -n "${CPU_FILE:-}" ]; then
 		c1=$(cpu_ticks "$pid")
 		awk -v c=$((c1 - c0)) -v t="$TICK" -v m="$m" 'BEGIN { printf "%.3f\n", c / t / m * 1000 }' \
@@ -176,7 +172,7 @@ rcpt_time() {
 		line=$(python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 "$m" user@live.bypass.test)
 		[ "$(field "$line" failed)" = 0 ] || fail "rcpt_time $name: $line"
 		p50[$name]=$(field "$line" rcpt-p50-ms) p99[$name]=$(field "$line" rcpt-p99-ms)
-		wait_secs 120 drained "$name" || fail "$name: the queue did not drain"
+		wait_for -t 120 drained "$name" || fail "$name: the queue did not drain"
 	done
 	awk -v l="$1" -v m="$m" -v a="${p50[mxbypass]}" -v b="${p99[mxbypass]}" -v c="${p50[redis]}" \
 		-v d="${p99[redis]}" 'BEGIN { printf "   RCPT time, 1 session, %d messages, %s: memory p50 %.3f p99 %.3f ms, redis p50 %.3f p99 %.3f ms; redis adds p50 %+.3f ms\n",
@@ -233,27 +229,24 @@ if [ -n "$REDIS" ]; then
 fi
 grep -c 'verdict=bypass action=tag' "$T/milter.log" | sed 's/^/   bypass lines logged: /'
 
-# reconf CONF PID LOG "Key value"... - change keys of a running milter (SIGHUP)
+# reconf CONF DAEMON "Key value"... - change keys of a running milter (SIGHUP)
 reconf() {
-	local conf=$1 pid=$2 log=$3 kv n
-	shift 3
+	local conf=$1 name=$2 kv
+	shift 2
 	for kv; do
 		sed -i "/^${kv%% *} /d" "$conf"
 		echo "$kv" >>"$conf"
 	done
-	n=$(grep -c 'config: reloaded' "$log")
-	kill -HUP "$pid"
-	wait_for sh -c "[ \$(grep -c 'config: reloaded' '$log') -gt $n ]" || fail "no reload of $conf"
+	reload "$name" || fail "no reload of $conf"
 }
 if [ -n "$REDIS" ]; then
 	echo
 	echo "== 1b. end to end, Action tempfail + RetryAfter, every message a retry accepted:"
 	echo "   each RCPT asks the retry memory (redis: one round trip); $RETRY_MESSAGES messages, $ROUNDS rounds"
 	RETRY=(mxbypass redis)
-	declare -A RCONF=([mxbypass]="$conf" [redis]="$conf.redis") RPID=([mxbypass]=$MILTER_PID [redis]=$RMILTER_PID) \
-		RLOG=([mxbypass]="$T/milter.log" [redis]="$T/redis-milter.log")
+	declare -A RCONF=([mxbypass]="$conf" [redis]="$conf.redis") RNAME=([mxbypass]=milter [redis]=rmilter)
 	for name in "${RETRY[@]}"; do
-		reconf "${RCONF[$name]}" "${RPID[$name]}" "${RLOG[$name]}" "Action tempfail" "RetryAfter 1" "RetryExpire 86400"
+		reconf "${RCONF[$name]}" "${RNAME[$name]}" "Action tempfail" "RetryAfter 1" "RetryExpire 86400"
 		# the first tempfail, then past RetryAfter every RCPT is a retry accepted
 		python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 1 user@live.bypass.test >/dev/null
 	done
@@ -278,12 +271,10 @@ if [ -n "$REDIS" ]; then
 	rcpt_time "tempfail+retry"
 	sets=$(( $(redis_cli INFO commandstats | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p') - sets0 ))
 	echo "   retry-accept lines: memory $(grep -c 'verdict=bypass action=retry-accept' "$T/milter.log")," \
-		"redis $(grep -c 'verdict=bypass action=retry-accept' "$T/redis-milter.log"); Redis SET NX meanwhile: $sets"
-	n=$(grep -c 'stats: totals' "$T/redis-milter.log")
-	kill -USR1 "$RMILTER_PID"
-	wait_for sh -c "[ \$(grep -c 'stats: totals' '$T/redis-milter.log') -gt $n ]" || fail "no stats from the redis milter"
-	grep 'stats: totals' "$T/redis-milter.log" | tail -n 1 | grep -o ' store=.*' | sed 's/^ /   redis milter: /'
-	reconf "$conf" "$MILTER_PID" "$T/milter.log" "Action tag" "RetryExpire 60"
+		"redis $(dlog_count rmilter 'verdict=bypass action=retry-accept'); Redis SET NX meanwhile: $sets"
+	totals rmilter
+	grep -o ' store=.*' <<<"$TOTALS" | sed 's/^ /   redis milter: /'
+	reconf "$conf" milter "Action tag" "RetryExpire 60"
 	kill -TERM "$RMILTER_PID"
 	wait "$RMILTER_PID" 2>/dev/null
 fi
@@ -293,9 +284,7 @@ half=$((DOMAINS / 2))
 echo "== 2. cold path: every message to another domain, DNS answers $DNS_DELAY ms away"
 echo "   ($half messages per run, 2 runs each, $SESSIONS sessions)"
 sed -i "s/^DnsServers .*/DnsServers 127.0.0.1:$DELAY_PORT/" "$conf"
-n=$(log_count 'config: reloaded')
-kill -HUP "$MILTER_PID"
-wait_for log_count_above 'config: reloaded' "$n" || fail "no reload"
+reload milter || fail "no reload"
 declare -A COLD=([mxbypass]= [resquery]=) C50=([mxbypass]= [resquery]=)
 for r in 0 1; do
 	for name in mxbypass resquery; do
@@ -305,7 +294,7 @@ for r in 0 1; do
 		COLD[$name]="${COLD[$name]} $(field "$line" rate)"
 		C50[$name]="${C50[$name]} $(field "$line" rcpt-p50-ms)"
 		echo "   run $((r + 1)) $name: $line"
-		wait_secs 120 drained "$name" || fail "$name: the queue did not drain"
+		wait_for -t 120 drained "$name" || fail "$name: the queue did not drain"
 	done
 done
 # one session, 200 domains neither milter has seen: the RCPT time of a
@@ -314,11 +303,10 @@ for name in mxbypass resquery; do
 	line=$(python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 200 \
 		"u@d{n}.cold.test" "$DOMAINS")
 	eval "one_$name=\$(field \"\$line\" rcpt-p50-ms)"
-	wait_secs 120 drained "$name" || fail "$name: the queue did not drain"
+	wait_for -t 120 drained "$name" || fail "$name: the queue did not drain"
 done
-kill -USR1 "$MILTER_PID"
-wait_log 'stats: totals'
-misses=$(grep 'stats: totals' "$T/milter.log" | tail -n 1 | grep -o 'dns-misses=[0-9]*')
+totals milter
+misses=$(grep -o 'dns-misses=[0-9]*' <<<"$TOTALS")
 c_mxb=$(median ${COLD[mxbypass]}); c_res=$(median ${COLD[resquery]})
 l_mxb=$(median ${C50[mxbypass]}); l_res=$(median ${C50[resquery]})
 printf '   %-28s %8s msg/s  RCPT p50 %s ms  (%s)\n' "mxbypass-milter (c-ares)" "$c_mxb" "$l_mxb" "$misses"
@@ -351,16 +339,13 @@ mem_run() {
 mem_run domains 4 "recipient domains (Action tag: the MX set cache)"
 # tempfail: every client network and domain pair goes to the retry memory
 sed -i 's/^Action tag$/Action tempfail/' "$T/mem.conf"
-kill -HUP "$MILTER_PID"
-wait_log 'config: reloaded' || fail "no reload"
+reload milter || fail "no reload"
 mem_run clients 5 "client networks (Action tempfail: retry memory, top lists)"
 echo "   (target: under 64 MiB, flat once the caches are full)"
 
 echo "== 5. added RCPT latency, warm cache, 1 session, $LATENCY messages each"
 stop_milter
-# by name: start_milter left $conf naming mem.conf (no UserID: Postfix
-# could not connect, and measured no milter at all)
-start_milter "$T/milter.conf"
+start_milter "$conf"
 for name in none noop mxbypass; do
 	python3 "$BS/smtpload.py" "${ADDR[$name]%:*}" "${ADDR[$name]##*:}" 1 200 user@live.bypass.test >/dev/null
 done
@@ -394,7 +379,7 @@ else
 	w0=$(redis_cli INFO commandstats | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
 	for ((r = 1; r <= 2 * ROUNDS; r++)); do
 		for w in $(order "$r" on off); do
-			reconf "$conf.redis" "$RMILTER_PID" "$T/redis-milter.log" \
+			reconf "$conf.redis" rmilter \
 				"WitnessWindow $([ "$w" = on ] && echo 600 || echo 0)"
 			# every connection from a network of its own: a witness
 			# written for each (the worst case; one network is
@@ -403,7 +388,7 @@ else
 				"${ADDR[redis]##*:}" 1 $((LATENCY / 2)) user@primary.bypass.test $((r * LATENCY)))
 			[ "$(field "$line" failed)" = 0 ] || fail "section 6 ($w): $line"
 			WP50[$w]="${WP50[$w]} $(field "$line" rcpt-p50-ms)"
-			wait_secs 120 drained redis || fail "redis: the queue did not drain"
+			wait_for -t 120 drained redis || fail "redis: the queue did not drain"
 		done
 	done
 	w1=$(redis_cli INFO commandstats | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
@@ -412,7 +397,7 @@ else
 	printf '   RCPT p50, witness off (WitnessWindow 0):  %s ms (rounds:%s)\n' "$off" "${WP50[off]}"
 	awk -v a="$on" -v b="$off" 'BEGIN { printf "   the witness adds p50 %+.3f ms\n", a - b }'
 	echo "   (Redis SETs meanwhile: $((w1 - w0)), for $((ROUNDS * LATENCY)) connections with the witness on)"
-	grep -c 'verdict=primary' "$T/redis-milter.log" | sed 's/^/   primary verdicts logged: /'
+	dlog_count rmilter 'verdict=primary' | sed 's/^/   primary verdicts logged: /'
 fi
 echo
 echo "== 7. the milter's own instructions per message, warm bypass, Action tag (callgrind: repeatable)"

@@ -57,13 +57,9 @@ e2e_start() {
 
 # e2e_set KEY VALUE - rewrite one key and reload the milter (SIGHUP)
 e2e_set() {
-	local n
-	n=$(log_count 'config: reloaded')
 	sed -i "/^$1 /d" "$MILTER_CONF"
 	echo "$1 $2" >>"$MILTER_CONF"
-	kill -HUP "$MILTER_PID"
-	wait_for log_count_above 'config: reloaded' "$n" \
-		|| fail "the milter did not reload"
+	reload milter || fail "the milter did not reload"
 }
 
 # e2e_set_action ACTION - rewrite Action and reload the milter
@@ -72,20 +68,17 @@ e2e_set_action() { e2e_set Action "$1"; }
 # e2e_send SERVER TAG TO [SWAKS_ARGS...] - one message from $E2E_CLIENT to
 # SERVER (ADDR:PORT); the body names TAG so the delivered copy can be found;
 # prints the SMTP dialogue
-e2e_send() {
-	local server=$1 tag=$2 to=$3
-	shift 3
-	swaks --server "${server%:*}" --port "${server##*:}" --local-interface "$E2E_CLIENT" \
-		--helo client.test --from sender@client.test --to "$to" \
-		--header "Subject: $tag" --body "message $tag end-of-$tag" --timeout 30 "$@" 2>&1
-}
+e2e_send() { send_tagged "$1" "$2" "$3" --local-interface "$E2E_CLIENT" "${@:4}"; }
 
 # e2e_delivered TAG - the primary's copy of the message TAG
-e2e_delivered() { sink_file "$T/primary" "end-of-$1\$"; }
+e2e_delivered() { sink_copy "$T/primary" "$1"; }
 
 # e2e_header TAG - its X-MX-Bypass header, or nothing
 e2e_header() {
 	local f
 	f=$(e2e_delivered "$1") || return 1
-	sed -n '/^$/q; s/^X-MX-Bypass: //p' "$f"
+	bypass_headers "$f" | sed 's/^[^:]*: *//'
 }
+
+# e2e_copies_atleast N - the primary holds N messages or more
+e2e_copies_atleast() { sink_count_atleast "$T/primary" "$1"; }

@@ -32,19 +32,17 @@ for i in 1 2 3 4; do
 done
 kill -KILL "$MILTER_PID"
 wait "$MILTER_PID" 2>/dev/null
-killed_at=$(ls "$T/primary" | wc -l)
+killed_at=$(sink_count "$T/primary")
 sleep 1
 start_milter "$MILTER_CONF"
 
 while read -r pid dom; do
 	wait "$pid" || { cat "$T/source-$dom.out"; fail "smtp-source for $dom failed"; }
 done <"$T/sources"
-# delivered_atleast N - the primary holds N messages or more
-delivered_atleast() { [ "$(ls "$T/primary" | wc -l)" -ge "$1" ]; }
-wait_secs 120 delivered_atleast "$total" \
-	|| fail "sent $total, delivered $(ls "$T/primary" | wc -l)"
+wait_for -t 120 e2e_copies_atleast "$total" \
+	|| fail "sent $total, delivered $(sink_count "$T/primary")"
 sleep 1
-got=$(ls "$T/primary" | wc -l)
+got=$(sink_count "$T/primary")
 [ "$got" = "$total" ] || fail "sent $total, delivered $got"
 reloads=$(log_count 'config: reloaded')
 [ "$reloads" -ge 3 ] || fail "only $reloads reloads logged"
@@ -57,7 +55,7 @@ pass "mixed verdicts under load: $(for v in bypass backup primary not-mx; do pri
 
 out=$(e2e_send "$BACKUP" after1 user@live.bypass.test)
 grep -qE '^<- +250 .*queued as' <<<"$out" || { echo "$out"; fail "no 250 after the restart"; }
-wait_secs 20 e2e_delivered after1 || fail "after1 not delivered"
+wait_for -t 20 e2e_delivered after1 || fail "after1 not delivered"
 [ -n "$(e2e_header after1)" ] || fail "after1: the restarted milter did not tag"
 pass "the restarted milter answers and tags"
 stop_milter || fail "milter exited non-zero"

@@ -48,7 +48,6 @@ send_loop() {
 }
 sent() { cat "$T"/sent.* 2>/dev/null | wc -l; }
 sent_atleast() { [ "$(sent)" -ge "$1" ]; }
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # wait_ms T0 SECS PATTERN - wait for a log line; print the milliseconds
 # from T0 (now_ms) until it was there
 wait_ms() {
@@ -71,19 +70,19 @@ send_loop 2 &
 S2=$!
 PIDS="$PIDS $S1 $S2"
 
-wait_secs 120 sent_atleast "$PHASE" || { stop_senders; fail "only $(sent) messages sent in 120 s"; }
+wait_for -t 120 sent_atleast "$PHASE" || { stop_senders; fail "only $(sent) messages sent in 120 s"; }
 t0=$(now_ms)
 kill_redis
 at_kill=$(sent)
 away_ms=$(wait_ms "$t0" 10 "$AWAY") || { stop_senders; fail "no 'is away' line 10 s after the kill"; }
 at_away=$(sent)
-wait_secs 120 sent_atleast $((at_away + PHASE)) || { stop_senders; fail "mail stalled while Redis was away"; }
+wait_for -t 120 sent_atleast $((at_away + PHASE)) || { stop_senders; fail "mail stalled while Redis was away"; }
 t0=$(now_ms)
 restart_redis
 at_restart=$(sent)
 back_ms=$(wait_ms "$t0" 20 "$BACK") || { stop_senders; fail "no 'answers again' line 20 s after the restart"; }
 at_back=$(sent)
-wait_secs 120 sent_atleast $((at_back + PHASE)) || { stop_senders; fail "mail stalled after Redis came back"; }
+wait_for -t 120 sent_atleast $((at_back + PHASE)) || { stop_senders; fail "mail stalled after Redis came back"; }
 stop_senders
 total=$(sent)
 failed=0
@@ -94,18 +93,19 @@ pass "sent $total messages of 4 recipients: $at_kill before the kill, $((at_rest
 # every message at the primary, tagged for its three bypassing domains
 # delivered_tags - the tags of the messages the primary received
 delivered_tags() { grep -ho 'end-of-m[0-9]*-[0-9]*$' "$T/primary"/* 2>/dev/null | sed 's/^end-of-//' | sort -u; }
-delivered_atleast() { [ "$(delivered_tags | wc -l)" -ge "$1" ]; }
-wait_secs 120 delivered_atleast "$total"
+# tags_delivered_atleast N - N of them or more
+tags_delivered_atleast() { [ "$(delivered_tags | wc -l)" -ge "$1" ]; }
+wait_for -t 120 tags_delivered_atleast "$total"
 sleep 1
 got=$(delivered_tags | wc -l)
 missing=$(cat "$T"/sent.* | sort | comm -23 - <(delivered_tags) | head -n 5 | tr '\n' ' ')
 [ "$got" = "$total" ] && [ -z "$missing" ] \
 	|| fail "sent $total, delivered $got (missing: ${missing:-none})"
-copies=$(ls "$T/primary" | wc -l)
+copies=$(sink_count "$T/primary")
 [ "$copies" = "$total" ] || fail "sent $total, the primary holds $copies copies"
 tagged=0
 for f in "$T/primary"/*; do
-	h=$(sed -n '/^$/q; /^X-MX-Bypass: /p' "$f")
+	h=$(bypass_headers "$f")
 	case $h in
 	*"domain=live.bypass.test;"*"domain=live2.bypass.test;"*"domain=mixed.bypass.test;"*)
 		tagged=$((tagged + 1)) ;;
@@ -139,18 +139,15 @@ pass "one 'is away' line $away_ms ms after the kill [${away_line#store: }], one 
 # server, as -S reads them
 pool_line() { "$MILTER" -c "$MILTER_CONF" -S 2>&1; }
 pool_fed() { pool_line | grep -Eq '^stats: pool .*milters=1 rcpts=[1-9]'; }
-wait_secs 5 pool_fed || fail "no counters in the restarted Redis: $(pool_line)"
+wait_for -t 5 pool_fed || fail "no counters in the restarted Redis: $(pool_line)"
 pass "counters in the restarted Redis: $(pool_line | grep -Eo 'milters=[0-9]+ rcpts=[0-9]+')"
 
-n=$(log_count 'stats: totals')
-kill -USR1 "$MILTER_PID"
-wait_for log_count_above 'stats: totals' "$n" || fail "no stats line on SIGUSR1"
-line=$(grep 'stats: totals' "$T/milter.log" | tail -n 1)
-sfield() { grep -o " $1=[^ ]*" <<<"$line" | cut -d= -f2; }
-[ "$(sfield store)" = up ] || fail "stats: store=$(sfield store): $line"
-[ "$(sfield store-down)" = 1 ] || fail "stats: store-down=$(sfield store-down): $line"
-[ "$(sfield store-local)" -gt 0 ] 2>/dev/null || fail "stats: nothing answered locally during the outage: $line"
-pass "stats: store=up store-down=1 store-local=$(sfield store-local) probe-shared=$(sfield probe-shared) rcpts=$(sfield rcpts)"
+totals milter
+line=$TOTALS
+[ "$(field "$line" store)" = up ] || fail "stats: store=$(field "$line" store): $line"
+[ "$(field "$line" store-down)" = 1 ] || fail "stats: store-down=$(field "$line" store-down): $line"
+[ "$(field "$line" store-local)" -gt 0 ] 2>/dev/null || fail "stats: nothing answered locally during the outage: $line"
+pass "stats: store=up store-down=1 store-local=$(field "$line" store-local) probe-shared=$(field "$line" probe-shared) rcpts=$(field "$line" rcpts)"
 
 stop_milter || fail "milter exited non-zero"
 ! log_has 'ERROR: (Address|Leak)Sanitizer|runtime error:' || fail "sanitizer: $(grep -Em1 'Sanitizer|runtime error:' "$T/milter.log")"

@@ -38,11 +38,7 @@
 
 # Outside: download and install what is missing (the namespace has no
 # network), then run this script again inside.
-if [ -z "${SM_IN_NAMESPACES:-}" ]; then
-	sx_require
-	sx_fetch || sm_skip "$SX_WHY"
-	sm_enter_namespaces "$0" "$@"
-fi
+sm_reenter sx_require sx_fetch SX_WHY "$0" "$@"
 
 . "$(dirname "$0")/../integration/postfix_lib.sh"
 . "$(dirname "$0")/../integration/dns_lib.sh"
@@ -151,8 +147,6 @@ show_run() {
 		[ -s "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
 	done >&2
 }
-
-now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
 
 # legit LABEL [SECS FINAL] - the run's sender sends a message; the test
 # waits until the sender is done with it (with FINAL: until it is delivered

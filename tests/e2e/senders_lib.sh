@@ -216,10 +216,7 @@ sx_postfix() {
 	cp "$dir/etc/main.cf" "$RUN/$name.main.cf"
 	touch -d '-10 seconds' "$dir/etc/main.cf" "$dir/etc/master.cf"
 	touch "$dir/spool/quick-start"
-	postfix -c "$dir/etc" start >"$dir/start.out" 2>&1 || {
-		cat "$dir/start.out" "$RUN/$name.maillog" >&2 2>/dev/null
-		fail "postfix $name did not start"
-	}
+	pf_start "$name" "$RUN/$name.maillog"
 	eval "SX_PF_MASTER_$name=$(sed -n '1s/ //gp' "$dir/spool/pid/master.pid")"
 }
 
@@ -240,7 +237,7 @@ sx_postfix_stop() {
 	eval "pid=\${SX_PF_MASTER_$1:-}"
 	if [ -n "$pid" ]; then
 		kill -TERM "$pid" 2>/dev/null
-		wait_secs 10 sx_master_gone "$1" || fail "postfix $1 did not stop"
+		wait_for -t 10 sx_master_gone "$1" || fail "postfix $1 did not stop"
 		eval "SX_PF_MASTER_$1="
 	fi
 	for q in maildrop incoming active deferred defer bounce trace hold corrupt saved; do
@@ -309,13 +306,10 @@ sx_milter_conf() {
 # sx_milter NAME CONF - the milter on a socket of this run (SX_SOCK_NAME),
 # log $RUN/milter-NAME.log
 sx_milter() {
-	local name=$1 conf=$2 sock="$T/sock/$RUN_ID-$1" log="$RUN/milter-$1.log" pid
+	local name=$1 conf=$2 sock="$T/sock/$RUN_ID-$1" log="$RUN/milter-$1.log"
 	mkdir -p "$T/sock"
-	"$MILTER" -f -l -c "$conf" -p "unix:$sock" >>"$log" 2>&1 &
-	pid=$!
-	PIDS="$PIDS $pid"
-	eval "SX_MILTER_PID_$name=$pid SX_SOCK_$name=$sock"
-	wait_for test -S "$sock" || { cat "$log" >&2; fail "milter $name did not open $sock"; }
+	run_milter "SX_MILTER_PID_$name" "$sock" "$log" "$conf"
+	eval "SX_SOCK_$name=$sock"
 	if grep -q '^StateBackend redis' "$conf"; then
 		wait_for grep -q "store: redis 127.0.0.1:$REDIS_PORT: sharing" "$log" \
 			|| { cat "$log" >&2; fail "milter $name did not connect to redis"; }
@@ -364,7 +358,7 @@ sx_postgrey() {
 		--greylist-text="Greylisted for %s seconds" >>"$RUN/postgrey.log" 2>&1 &
 	SX_PG_PID=$!
 	PIDS="$PIDS $SX_PG_PID"
-	wait_secs 20 tcp_open "$SX_PG_ADDR" || { cat "$RUN/postgrey.log" >&2; fail "postgrey does not listen on $SX_PG_ADDR"; }
+	wait_listen 20 "$SX_PG_ADDR" "$RUN/postgrey.log" postgrey
 }
 
 sx_postgrey_stop() {
@@ -494,12 +488,8 @@ sx_verdicts() {
 		| uniq -c | awk '{ printf "%s%s%s", (NR > 1 ? "," : ""), $2, ($1 > 1 ? " x" $1 : "") }'
 }
 
-# sx_copy DIR TAG - the copy of message TAG an smtp-sink saved (its last
-# line is there once the file is whole)
-sx_copy() { sink_file "$1" "end-of-$2\$"; }
-
 # sx_tagged FILE - the header block carries the milter's bypass header
-sx_tagged() { sed '/^$/q' "$1" | grep -qi '^X-MX-Bypass: *bypass'; }
+sx_tagged() { bypass_headers "$1" | grep -qi '^X-MX-Bypass: *bypass'; }
 
 # sx_where_copy TAG [SECS] - wait for the copy of TAG in one of the sinks;
 # sets SX_WHERE (primary|backup) and SX_TAGGED (yes|no)
@@ -507,8 +497,8 @@ sx_where_copy() {
 	local f end=$((SECONDS + ${2:-15}))
 	SX_WHERE="" SX_TAGGED=no
 	while [ "$SECONDS" -le "$end" ]; do
-		if f=$(sx_copy "$T/sink-mx1" "$1"); then SX_WHERE=primary; break; fi
-		if f=$(sx_copy "$T/sink-mx2" "$1"); then SX_WHERE=backup; break; fi
+		if f=$(sink_copy "$T/sink-mx1" "$1"); then SX_WHERE=primary; break; fi
+		if f=$(sink_copy "$T/sink-mx2" "$1"); then SX_WHERE=backup; break; fi
 		sleep 0.1
 	done
 	[ -n "$SX_WHERE" ] || return 1
@@ -546,7 +536,7 @@ sx_pf_status() {
 sx_pf_flushing() {
 	local end=$((SECONDS + $2))
 	while [ "$SECONDS" -lt "$end" ]; do
-		wait_secs 2 sx_pf_status "$1" final && return 0
+		wait_for -t 2 sx_pf_status "$1" final && return 0
 		postqueue -c "$(pf_dir sender)/etc" -f >/dev/null 2>&1
 	done
 	return 1
@@ -564,7 +554,7 @@ sx_pf_outcome() {
 		# cost 60 s: "skipped, still being delivered")
 		sx_pf_flushing "$2" "${3:-30}"
 	else
-		wait_secs "${3:-30}" sx_pf_status "$2"
+		wait_for -t "${3:-30}" sx_pf_status "$2"
 	fi
 	line=$(sx_pf_status "$2" "${4:-}") || {
 		sx_pf_status "$2" >/dev/null && SX_WHERE=queued

@@ -16,13 +16,9 @@
 
 # Outside: download what is missing (the namespace has no network), then run
 # this script again inside.
-if [ -z "${SM_IN_NAMESPACES:-}" ]; then
-	sm_require
-	sm_fetch || sm_skip "$SM_WHY"
-	sm_enter_namespaces "$0" "$@"
-fi
+sm_reenter sm_require sm_fetch SM_WHY "$0" "$@"
 
-. "$(dirname "$0")/../integration/postfix_lib.sh"
+. "$(dirname "$0")/../integration/smtp_lib.sh"
 . "$(dirname "$0")/../integration/dns_lib.sh"
 . "$(dirname "$0")/../integration/mx_lib.sh"
 
@@ -67,15 +63,10 @@ report() {
 	fail "$@"
 }
 
-# send TAG SERVER RCPTS [SWAKS_ARGS...] - one message from $CLIENT to the
-# comma-separated RCPTS whose body ends with end-of-TAG; swaks' transcript
-# goes to $T/swaks-TAG.out; returns swaks' status
+# send TAG SERVER RCPTS [SWAKS_ARGS...] - send_tagged from $CLIENT to port 25
+# of SERVER; swaks' transcript goes to $T/swaks-TAG.out; returns swaks' status
 send() {
-	local tag=$1 server=$2 to=$3
-	shift 3
-	swaks --server "$server" --port 25 --local-interface "$CLIENT" --helo client.test \
-		--from sender@client.test --to "$to" --header "Subject: test $tag" \
-		--body "message $tag end-of-$tag" --timeout 30 "$@" >"$T/swaks-$tag.out" 2>&1
+	send_tagged "$2:25" "$1" "$3" --local-interface "$CLIENT" "${@:4}" >"$T/swaks-$1.out"
 }
 
 # send_ok TAG SERVER RCPTS [SWAKS_ARGS...] - send, and the message was accepted
@@ -89,16 +80,13 @@ swaks_has() { grep -qxF -- "$2" "$T/swaks-$1.out"; }
 # delivered TAG - wait until the primary saved message TAG whole (its last
 # line is there); sets FILE to the saved copy
 delivered() {
-	wait_secs 30 sink_file "$SINK" "end-of-$1" || report "message $1 did not reach the primary"
-	FILE=$(sink_file "$SINK" "end-of-$1")
+	wait_for -t 30 sink_copy "$SINK" "$1" || report "message $1 did not reach the primary"
+	FILE=$(sink_copy "$SINK" "$1")
 }
-
-# tags FILE - the X-MX-Bypass lines of the header block of a saved message
-tags() { sed '/^$/q' "$1" | grep -i '^X-MX-Bypass:'; }
 
 # untagged TAG - the saved copy of TAG carries no X-MX-Bypass header
 untagged() {
-	! tags "$FILE" >/dev/null || { cat "$FILE" >&2; report "message $1 was delivered with an X-MX-Bypass header"; }
+	! bypass_headers "$FILE" >/dev/null || { cat "$FILE" >&2; report "message $1 was delivered with an X-MX-Bypass header"; }
 }
 
 # rcpts FILE - the envelope recipients the primary was given, one a line
@@ -128,14 +116,9 @@ verdict_logged() {
 }
 
 # set_action ACTION - rewrite Action, SIGHUP, wait for the reload
-reloads() { grep -c 'config: reloaded' "$T/milter.log"; }
-reloaded_since() { [ "$(reloads)" -gt "$1" ]; }
 set_action() {
-	local n
-	n=$(reloads)
 	sed -i "s/^Action .*/Action $1/" "$conf"
-	kill -HUP "$MILTER_PID"
-	wait_for reloaded_since "$n" || report "milter did not reload its configuration (Action $1)"
+	reload milter || report "milter did not reload its configuration (Action $1)"
 }
 
 LIVE="rcpt-domain=live.bypass.test client=$CLIENT"
@@ -147,7 +130,7 @@ mark
 send_ok s1 "$BACKUP" rcpt-s1@live.bypass.test
 delivered s1
 via_backup s1
-[ "$(tags "$FILE")" = "$HEADER" ] || { cat "$FILE" >&2; report "message s1: expected exactly [$HEADER]"; }
+[ "$(bypass_headers "$FILE")" = "$HEADER" ] || { cat "$FILE" >&2; report "message s1: expected exactly [$HEADER]"; }
 pass "tag: the copy the primary got carries [$HEADER]"
 # Sendmail sends the queue id with MAIL: the line already carries it
 qid=$(sed -n 's/^<-  250 2\.0\.0 \([^ ]*\) Message accepted for delivery$/\1/p' "$T/swaks-s1.out")
@@ -167,7 +150,7 @@ mark
 send_ok s1f "$BACKUP" rcpt-s1f@live.bypass.test \
 	--add-header "X-MX-Bypass: bypass; forged 1" --add-header "x-mx-bypass: bypass; forged 2"
 delivered s1f
-[ "$(tags "$FILE")" = "$HEADER" ] || { cat "$FILE" >&2; report "message s1f: expected only [$HEADER]"; }
+[ "$(bypass_headers "$FILE")" = "$HEADER" ] || { cat "$FILE" >&2; report "message s1f: expected only [$HEADER]"; }
 wait_for new_log_has ": removed 2 incoming X-MX-Bypass header" || report "milter did not log the removal"
 pass "tag: two forged X-MX-Bypass headers are replaced by the milter's"
 
@@ -197,8 +180,7 @@ pass "reject: 550 5.7.1, logged action=reject"
 # (2) the primary is down: a legitimate backup delivery, queued untagged
 set_action tag
 kill "$SINK_PID"
-tcp_closed() { ! tcp_open "$1"; }
-wait_secs 10 tcp_closed "$PRIMARY:25" || report "smtp-sink did not stop"
+wait_for -t 10 tcp_closed "$PRIMARY:25" || report "smtp-sink did not stop"
 # The probe result of the live primary is kept ProbeTTLUp (1 s): only a
 # probe made after that sees it down.
 sleep 1.1
@@ -206,15 +188,15 @@ mark
 send_ok s2 "$BACKUP" rcpt-s2@live.bypass.test
 verdict_logged "$LIVE verdict=backup action=accept $BETTER reason=better-mx-unreachable"
 pass "primary down: accepted, logged verdict=backup"
-wait_secs 30 sm_queue_has "rcpt-s2@live\.bypass\.test" || report "message s2 is not in Sendmail's queue"
-wait_secs 30 sm_queue_has "Deferred: Connection refused by \[$PRIMARY\]" \
+wait_for -t 30 sm_queue_has "rcpt-s2@live\.bypass\.test" || report "message s2 is not in Sendmail's queue"
+wait_for -t 30 sm_queue_has "Deferred: Connection refused by \[$PRIMARY\]" \
 	|| { sm_queue >&2; report "message s2 was not deferred"; }
 pass "primary down: message queued by Sendmail (connection refused)"
 
 start_sink "$PRIMARY:25" "$SINK"
 # a queue run skips a message its first delivery attempt still locks
-run_queue_delivered() { sm_run_queue; sink_file "$SINK" "end-of-s2"; }
-wait_secs 30 run_queue_delivered || { sm_queue >&2; report "queue run did not deliver s2"; }
+run_queue_delivered() { sm_run_queue; sink_copy "$SINK" s2; }
+wait_for -t 30 run_queue_delivered || { sm_queue >&2; report "queue run did not deliver s2"; }
 delivered s2
 via_backup s2
 untagged s2

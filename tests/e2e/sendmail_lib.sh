@@ -10,8 +10,9 @@
 # test runs it in namespaces of its own: sm_enter_namespaces re-executes the
 # test there, sm_namespace_setup prepares loopback, host name and a syslog.
 #
-# sm_require, sm_fetch and sm_enter_namespaces run before lib.sh is sourced
-# (the re-executed test makes its own $T); everything else needs lib.sh.
+# sm_require, sm_fetch, sm_enter_namespaces and sm_reenter run before lib.sh
+# is sourced (the re-executed test makes its own $T); everything else needs
+# lib.sh.
 
 PATH=$PATH:/usr/sbin:/sbin
 
@@ -98,6 +99,18 @@ sm_enter_namespaces() {
 	export SM_OUTER_MNTNS SM_IN_NAMESPACES=1
 	exec unshare --net --uts --mount --pid --fork --kill-child=TERM --mount-proc \
 		bash "$@"
+}
+
+# sm_reenter REQUIRE FETCH WHY SCRIPT ARGS... - outside the namespaces:
+# REQUIRE, FETCH (else a skip, the reason in the variable WHY), then
+# sm_enter_namespaces SCRIPT ARGS (never returns); inside, nothing
+sm_reenter() {
+	local require=$1 fetch=$2 why=$3
+	shift 3
+	[ -z "${SM_IN_NAMESPACES:-}" ] || return 0
+	"$require"
+	"$fetch" || sm_skip "${!why}"
+	sm_enter_namespaces "$@"
 }
 
 # sm_namespace_setup - inside the namespaces: loopback up, a fully qualified

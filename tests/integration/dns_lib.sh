@@ -5,12 +5,11 @@
 # start_blackhole runs a server that never answers. Each picks a free port
 # and sets the matching variable: NSD_PORT, DNSMASQ_PORT, BLACKHOLE_PORT.
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 ZONES="$top_srcdir/tests/integration/zones"
 TOOLS="$top_builddir/tests/tools"
 PATH=$PATH:/usr/sbin:/sbin
-
-# random_port - a port number unlikely to be taken (tests run in parallel)
-random_port() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 )); }
 
 # nsd_run DIR PORT NAME:FILE... - NSD in the foreground on 127.0.0.1:PORT
 # serving those zones, its files in DIR; false if it did not start (sets

@@ -7,6 +7,8 @@
 # logs what it hears on .25 ($T/greeter.log), a 554 greeter on .26, a
 # host that drops every SYN on .27, one that resets mid-greeting on .28.
 
+. "$(dirname "${BASH_SOURCE[0]}")/dns_lib.sh"
+
 # bypass_conf FILE - the milter's configuration for these hosts: this host
 # is 127.0.0.30, clients in 10.9.9.0/24 are trusted, per-domain actions
 # for reject., temp. and dryrun.bypass.test, a retry accepted after 1 s
@@ -51,6 +53,7 @@ sink_host() {
 	kill -0 "$!" 2>/dev/null
 }
 
+# start_mx_hosts - every host above, on PROBE_PORT
 start_mx_hosts() {
 	local try
 	[ -x /usr/sbin/smtp-sink ] || skip "smtp-sink not installed"
@@ -67,4 +70,11 @@ start_mx_hosts() {
 	done
 	cat "$T"/greeter-*.log "$T/sink.log" >&2
 	fail "could not start the MX hosts"
+}
+
+# bypass_up CONF - NSD serving the zones, the MX hosts, and bypass_conf CONF
+bypass_up() {
+	start_nsd
+	start_mx_hosts
+	bypass_conf "$1"
 }

@@ -1,14 +1,11 @@
-# postfix_lib.sh - throwaway Postfix instances and an SMTP sink for the
-# end-to-end tests (sourced, bash; extends lib.sh)
+# postfix_lib.sh - throwaway Postfix instances for the tests (sourced,
+# bash; extends lib.sh and smtp_lib.sh)
 #
 # Each instance lives in $T/pf-NAME (etc/, spool/, data/, maillog) and never
 # touches the system's /etc/postfix or /var/spool/postfix. Every instance
 # started is stopped at exit, before lib.sh's cleanup removes $T.
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-# Postfix and its test tools live in sbin, often not in a CI user's PATH.
-PATH=$PATH:/usr/sbin:/sbin
+. "$(dirname "${BASH_SOURCE[0]}")/smtp_lib.sh"
 
 PF_INSTANCES=""
 
@@ -34,19 +31,8 @@ require_postfix() {
 	id postfix >/dev/null 2>&1 || skip "no postfix user"
 }
 
-# wait_secs SECS CMD... - retry a command for up to SECS seconds
-wait_secs() {
-	local n=$(($1 * 10))
-	shift
-	for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
-
 # pf_dir NAME - the directory of an instance
 pf_dir() { echo "$T/pf-$1"; }
-
-# tcp_open ADDR:PORT - something listens there
-tcp_open() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
 
 # start_postfix NAME LISTEN_ADDR:PORT RELAY_ADDR:PORT [MAIN_CF_LINE...]
 # Run an instance whose smtpd listens on LISTEN and which relays mail for
@@ -126,10 +112,17 @@ start_postfix() {
 	PF_INSTANCES="$PF_INSTANCES $dir"
 	# "start" returns once the master has bound its sockets (master -w), so
 	# no probe connection is needed (it would also show up in milter logs).
-	# Postfix tools print errors to a terminal or the log, hence both.
+	pf_start "$name" "$dir/maillog"
+}
+
+# pf_start NAME LOG - "postfix start" of an instance set up, else fail
+# showing what it said (Postfix tools print errors to a terminal or LOG)
+pf_start() {
+	local dir
+	dir=$(pf_dir "$1")
 	postfix -c "$dir/etc" start >"$dir/start.out" 2>&1 || {
-		cat "$dir/start.out" "$dir/maillog" >&2 2>/dev/null
-		fail "postfix $name did not start"
+		cat "$dir/start.out" "$2" >&2 2>/dev/null
+		fail "postfix $1 did not start"
 	}
 }
 
@@ -152,24 +145,5 @@ pf_sent_atleast() { [ "$(pf_sent "$1")" -ge "$2" ]; }
 
 # wait_sent NAME N [SECS] - wait (30 s by default) for N "status=sent" lines
 wait_sent() {
-	wait_secs "${3:-30}" pf_sent_atleast "$1" "$2"
-}
-
-# start_sink ADDR:PORT DIR - an SMTP server that accepts every message and
-# saves each one as its own file in DIR; its output goes to $T/sink.log;
-# sets SINK_PID
-start_sink() {
-	mkdir -p "$2"
-	# smtp-sink drops to the postfix user before it writes any file
-	chown postfix "$2"
-	smtp-sink -u postfix -h sink.test -d "$2/%Y%m%d%H%M%S." "$1" 64 \
-		>>"$T/sink.log" 2>&1 &
-	SINK_PID=$!
-	PIDS="$PIDS $SINK_PID"
-	wait_secs 10 tcp_open "$1" || { cat "$T/sink.log" >&2; fail "smtp-sink does not listen on $1"; }
-}
-
-# sink_file DIR PATTERN - print the first saved message matching PATTERN
-sink_file() {
-	grep -lE -- "$2" "$1"/* 2>/dev/null | head -n 1 | grep .
+	wait_for -t "${3:-30}" pf_sent_atleast "$1" "$2"
 }

@@ -1,11 +1,13 @@
 # redis_lib.sh - a real redis-server on loopback, the tests' own (sourced;
-# extends lib.sh and dns_lib.sh for random_port)
+# extends lib.sh)
 #
 # start_redis [ARGS...] starts redis-server on 127.0.0.1:$REDIS_PORT with
 # its own directory $T/redis, no persistence, extra ARGS passed on (e.g.
 # --requirepass SECRET); it is stopped with the test's other processes.
 # kill_redis stops it hard (SIGKILL), restart_redis starts it again on the
 # same port, redis_cli runs redis-cli against it.
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 REDIS_PORT=""
 REDIS_PID=""

@@ -3,7 +3,7 @@
 # SIGUSR1, SIGTERM, daemon mode and the privilege drop.
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$MILTERTEST" ] || skip "miltertest not installed"
+require_miltertest
 
 # milter_answers - a full transaction through the socket still works
 milter_answers() {

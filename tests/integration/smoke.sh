@@ -3,7 +3,7 @@
 # negotiation, connect, mail, rcpt, headers, end of message, abort, stop.
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$MILTERTEST" ] || skip "miltertest not installed"
+require_miltertest
 
 # example.org is checked; nothing listens on port 9, so its lookup fails
 # at once (verdict error, mail accepted); the client is not trusted

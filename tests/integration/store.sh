@@ -9,12 +9,10 @@
 # shared too: a witness left through A excuses a sender at B, and so does
 # an outage another milter saw. Last AUTH (the password never
 # shows) and a server that answers nonsense.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/dns_lib.sh"
 . "$(dirname "$0")/mx_lib.sh"
 . "$(dirname "$0")/redis_lib.sh"
 
-[ -x "$MILTERTEST" ] || skip "miltertest not installed"
+require_miltertest
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
 	|| skip "redis-server or redis-cli not installed"
 command -v python3 >/dev/null || skip "python3 not installed (the nonsense server)"
@@ -36,39 +34,12 @@ DOWNKEY="probe:127.0.0.22%20$PROBE_PORT"	# down.bypass.test, refusing
 # the recipient lines: every domain here has up.bypass.test as better MX
 B="rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
 
-ms() { date +%s%3N; }
-
 # store_conf FILE SERVER [LINES] - bypass_conf sharing its state in SERVER
 store_conf() {
 	bypass_conf "$1"
 	printf 'StateBackend redis\nRedisServer %s\nRedisPrefix %s\nRedisTimeout %s\nStatsInterval 0\n%b' \
 		"$2" "$PREFIX" "$TIMEOUT" "${3:-}" >>"$1"
 }
-
-# daemon NAME CONF - one more daemon (lib.sh's start_milter runs one): socket
-# $T/NAME.sock, log $T/NAME.log, its PID in PID_NAME
-daemon() {
-	"$MILTER" -f -l -c "$2" -p "unix:$T/$1.sock" >>"$T/$1.log" 2>&1 &
-	eval "PID_$1=$!"
-	PIDS="$PIDS $!"
-	wait_for test -S "$T/$1.sock" || { cat "$T/$1.log" >&2; fail "milter $1 did not open its socket"; }
-}
-pid_of() { eval "echo \$PID_$1"; }
-
-# stop_daemon NAME - SIGTERM; it must exit 0 (and, sanitized, leak nothing)
-stop_daemon() {
-	local pid rc
-	pid=$(pid_of "$1")
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	[ "$rc" = 0 ] || { tail -n 30 "$T/$1.log" >&2; fail "milter $1 exited $rc on SIGTERM"; }
-}
-
-# dlog_count NAME PATTERN, dlog_count_above NAME PATTERN N - lib.sh's log
-# helpers for daemon NAME's log
-dlog_count() { grep -Ec -- "$2" "$T/$1.log"; }
-dlog_count_above() { [ "$(dlog_count "$1" "$2")" -gt "$3" ]; }
 
 # once NAME PATTERN WHAT - exactly one log line matches
 once() {
@@ -88,39 +59,17 @@ send() {
 # rcpt_ms QID ADDRESS - how long that RCPT took
 rcpt_ms() { awk -v a="$2" '$1 == "rcpt" && $2 == a { print $4 }' "$T/mt-$1.out"; }
 
-# logged NAME QID DOMAIN REST - daemon NAME logged this recipient line, exactly
-logged() {
-	local line="$2: rcpt-domain=$3 $4"
-	grep -qxF -- "$line" <(sed 's/^mxbypass-milter\[[0-9]*\]: [a-z]*: //' "$T/$1.log") \
-		|| { grep -F "$2: rcpt-domain=$3 " "$T/$1.log" >&2; fail "$1: no log line [$line]"; }
-}
-
-# totals NAME - SIGUSR1, then the fresh "stats: totals" line into TOTALS
-totals() {
-	local n
-	n=$(dlog_count "$1" 'stats: totals ')
-	kill -USR1 "$(pid_of "$1")"
-	wait_for dlog_count_above "$1" 'stats: totals ' "$n" || fail "$1: no stats line on SIGUSR1"
-	TOTALS=$(grep 'stats: totals ' "$T/$1.log" | tail -n 1)
-}
-
-# field LINE KEY - the value of KEY= in a stats line
-field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-
 # want LINE KEY VALUE WHAT - a stats field has exactly that value
 want() {
 	[ "$(field "$1" "$2")" = "$3" ] || fail "$4: $2=$(field "$1" "$2"), expected $3 [$1]"
 }
 
-# metric NAME - its value in A's Prometheus file
-metric() { awk -v m="$1" '$1 == m { print $2 }' "$PROM"; }
-
 PROM="$T/metrics/a.prom"
 mkdir -p "$T/metrics"
 store_conf "$T/a.conf" "127.0.0.1:$REDIS_PORT" "StatsFile $PROM\n"
 store_conf "$T/b.conf" "127.0.0.1:$REDIS_PORT"
-daemon A "$T/a.conf"
-daemon B "$T/b.conf"
+start_daemon A "$T/a.conf"
+start_daemon B "$T/b.conf"
 for d in A B; do
 	once $d "store: redis 127\.0\.0\.1:$REDIS_PORT: sharing retry memory, probe results and counters$" \
 		"sharing at start"
@@ -130,7 +79,7 @@ pass "two daemons on one Redis: each logs that it shares its state"
 # 1. Retry memory: tempfailed through A, the retry accepted through B.
 send A 192.0.2.7 S1 "user@live.bypass.test=continue,user@temp.bypass.test=code,user@dead.bypass.test=continue" \
 	live.bypass.test
-t_first=$(ms)
+t_first=$(now_ms)
 logged A S1 temp.bypass.test "client=192.0.2.7 verdict=bypass action=tempfail $B"
 key="${PREFIX}retry:192.0.2.0/24:temp.bypass.test"
 [ "$(redis_cli EXISTS "$key")" = 1 ] || { redis_cli KEYS '*' >&2; fail "no $key in Redis"; }
@@ -226,7 +175,7 @@ dkey="down:127.0.0.22%20$PROBE_PORT"	# A found down.bypass.test down
 dpttl=$(redis_cli PTTL "$PREFIX$dkey")
 [ "$dpttl" -gt 1700000 ] && [ "$dpttl" -le 1800000 ] || { redis_cli KEYS '*down*' >&2; fail "$dkey: PTTL $dpttl, expected RecentDownWindow 1800 s"; }
 upkey="down:127.0.0.21%20$PROBE_PORT"
-redis_cli SET "$PREFIX$upkey" "$(ms)" PX 60000 >/dev/null	# another milter saw up.bypass.test down
+redis_cli SET "$PREFIX$upkey" "$(now_ms)" PX 60000 >/dev/null	# another milter saw up.bypass.test down
 send B 198.51.99.9 V4 "user@live2.bypass.test=continue" -
 logged B V4 live2.bypass.test "client=198.51.99.9 verdict=backup action=accept rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-recently-down"
 "$MILTER" -c "$T/b.conf" -t live2.bypass.test -a 127.0.0.30 -C 198.51.77.50 >"$T/t1.out" 2>"$T/t1.err"
@@ -246,8 +195,8 @@ want "$TOTALS" recently-down 1 "B"
 pass "outage history: A kept $dkey (PTTL $dpttl ms); another milter's down:127.0.0.21 excused a sender through B (better-mx-recently-down); -t -C shows both, then bypass once it is gone"
 
 # 4. Redis killed while recipients keep coming, then back.
-[ "$(metric mxbypass_store_up)" = 1 ] && [ "$(metric mxbypass_store_down_total)" = 0 ] \
-	|| fail "StatsFile before the kill: store_up $(metric mxbypass_store_up), down_total $(metric mxbypass_store_down_total)"
+[ "$(metric "$PROM" mxbypass_store_up)" = 1 ] && [ "$(metric "$PROM" mxbypass_store_down_total)" = 0 ] \
+	|| fail "StatsFile before the kill: store_up $(metric "$PROM" mxbypass_store_up), down_total $(metric "$PROM" mxbypass_store_down_total)"
 
 # load - one message after the other, through A and B in turn, each from a
 # network of its own (so a first tempfail), until $T/load.stop: live
@@ -271,7 +220,7 @@ load &
 LOADER=$!
 PIDS="$PIDS $LOADER"
 sleep 1
-t_kill=$(ms)
+t_kill=$(now_ms)
 kill_redis
 for d in A B; do
 	wait_for dlog_count_above $d "store: redis 127\.0\.0\.1:$REDIS_PORT is away" 0 \
@@ -294,19 +243,19 @@ want "$TOTALS" store-down 1 "B, Redis killed"
 pass "Redis killed: 'is away' once per daemon; stats store=down store-down=1 (A store-local=$(field "$down" store-local))"
 
 # 8. The Prometheus file says so too.
-[ "$(metric mxbypass_store_up)" = 0 ] && [ "$(metric mxbypass_store_down_total)" = 1 ] \
-	&& [ "$(metric mxbypass_store_local_total)" = "$(field "$down" store-local)" ] \
-	&& [ "$(metric mxbypass_probe_shared_total)" = 0 ] \
+[ "$(metric "$PROM" mxbypass_store_up)" = 0 ] && [ "$(metric "$PROM" mxbypass_store_down_total)" = 1 ] \
+	&& [ "$(metric "$PROM" mxbypass_store_local_total)" = "$(field "$down" store-local)" ] \
+	&& [ "$(metric "$PROM" mxbypass_probe_shared_total)" = 0 ] \
 	|| { grep store "$PROM" >&2; fail "StatsFile after the kill"; }
-pass "StatsFile after the kill: mxbypass_store_up 0, mxbypass_store_down_total 1, mxbypass_store_local_total $(metric mxbypass_store_local_total)"
+pass "StatsFile after the kill: mxbypass_store_up 0, mxbypass_store_down_total 1, mxbypass_store_local_total $(metric "$PROM" mxbypass_store_local_total)"
 
-t_restart=$(ms)
+t_restart=$(now_ms)
 restart_redis
 for d in A B; do	# the backoff is 10 s at most: 20 s is plenty
 	wait_for dlog_count_above $d "answers again" 0 || wait_for dlog_count_above $d "answers again" 0 \
 		|| fail "$d: no 'answers again' within 20 s of the restart"
 done
-t_back=$(ms)
+t_back=$(now_ms)
 [ $((t_back - t_restart)) -le 11000 ] || fail "Redis restarted: back after $((t_back - t_restart)) ms, more than the 10 s backoff"
 sleep 0.5
 touch "$T/load.stop"
@@ -344,7 +293,7 @@ pass "under load, Redis killed and restarted: $((3 * sent)) recipients all decid
 totals A
 want "$TOTALS" store up "A, Redis back"
 want "$TOTALS" store-down 1 "A, Redis back"
-[ "$(metric mxbypass_store_up)" = 1 ] && [ "$(metric mxbypass_store_down_total)" = 1 ] \
+[ "$(metric "$PROM" mxbypass_store_up)" = 1 ] && [ "$(metric "$PROM" mxbypass_store_down_total)" = 1 ] \
 	|| { grep store "$PROM" >&2; fail "StatsFile after the restart"; }
 totals B
 want "$TOTALS" store up "B, Redis back"
@@ -402,12 +351,12 @@ esac
 [ "$next" -lt "$TIMEOUT" ] || fail "slow Redis: the next decision waited $next ms, Redis was known away"
 wait_for dlog_count_above B "is away" 1 || fail "B: no 'is away' while Redis is stopped"
 kill -CONT "$REDIS_PID"
-t_cont=$(ms)
+t_cont=$(now_ms)
 for d in A B; do
 	wait_for dlog_count_above $d "answers again" 1 || wait_for dlog_count_above $d "answers again" 1 \
 		|| fail "$d: no 'answers again' after SIGCONT"
 done
-echo "# back $(($(ms) - t_cont)) ms after SIGCONT"
+echo "# back $(($(now_ms) - t_cont)) ms after SIGCONT"
 for d in A B; do
 	[ "$(dlog_count $d 'is away')" = 2 ] && [ "$(dlog_count $d 'answers again')" = 2 ] \
 		|| fail "$d: 'is away' $(dlog_count $d 'is away') times, 'answers again' $(dlog_count $d 'answers again') times, expected 2 each"
@@ -457,8 +406,8 @@ rc=$?
 	|| { cat "$T/n.out"; fail "the daemon started without its RedisPasswordFile (exit $rc)"; }
 pass "-n, and the daemon, refuse a missing, empty or unreadable RedisPasswordFile (exit 1, naming it)"
 
-daemon C "$T/c.conf"
-daemon D "$T/d.conf"
+start_daemon C "$T/c.conf"
+start_daemon D "$T/d.conf"
 wait_for dlog_count_above C "sharing retry memory" 0
 once C "store: redis 127\.0\.0\.1:$REDIS_PORT: sharing retry memory" "sharing"
 send C 192.0.2.7 P1 "user@temp.bypass.test=code" -
@@ -532,7 +481,7 @@ for _ in 1 2 3 4 5; do
 done
 grep -q listening "$T/nonsense.out" || { cat "$T/nonsense.out"; fail "the nonsense server did not start"; }
 store_conf "$T/e.conf" "127.0.0.1:$FAKE_PORT"
-daemon E "$T/e.conf"
+start_daemon E "$T/e.conf"
 send E 192.0.2.7 G1 "user@temp.bypass.test=code,user@live.bypass.test=continue,user@dead.bypass.test=continue" \
 	live.bypass.test
 logged E G1 temp.bypass.test "client=192.0.2.7 verdict=bypass action=tempfail $B"

@@ -3,29 +3,15 @@
 # plays the MTA, NSD serves zones/bypass.test, and real listeners on
 # loopback are the better MX hosts (live, refused, tarpit, 421, 554). Check
 # mode (-t) must reach the same verdict as the milter for every scenario.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/dns_lib.sh"
 . "$(dirname "$0")/mx_lib.sh"
 
-[ -x "$MILTERTEST" ] || skip "miltertest not installed"
-start_nsd
-start_mx_hosts
-
+require_miltertest
 conf="$T/milter.conf"
-bypass_conf "$conf"
+bypass_up "$conf"
 start_milter "$conf"
 
-# logged QID DOMAIN REST - the recipient's log line, exactly
-logged() {
-	local line="$1: rcpt-domain=$2 $3"
-	grep -qxF -- "$line" <(sed 's/^mxbypass-milter\[[0-9]*\]: [a-z]*: //' "$T/milter.log") \
-		|| { grep -F "$1: rcpt-domain=$2 " "$T/milter.log" >&2; fail "no log line [$line]"; }
-}
-
-ms() { date +%s%3N; }
-
 # A tarpit primary holds the probe for ProbeTimeout (1000 ms), no longer.
-t0=$(ms); mt_phase tarpit; t1=$(ms)
+t0=$(now_ms); mt_phase tarpit; t1=$(now_ms)
 [ $((t1 - t0)) -ge 900 ] && [ $((t1 - t0)) -lt 1500 ] \
 	|| fail "tarpit: RCPT answered after $((t1 - t0)) ms, expected 1000 ms + a small margin"
 pass "tarpit primary: answered in $((t1 - t0)) ms (ProbeTimeout 1000 ms)"
@@ -34,30 +20,30 @@ mt_phase verdicts
 pass "one message, every verdict: all recipients accepted, one header naming each bypassed domain"
 C="client=192.0.2.7"
 B="rank=20 better=up.bypass.test"
-logged T1 tarpit.bypass.test "$C verdict=backup action=accept rank=20 better=tarpit.bypass.test reason=better-mx-unreachable"
-logged V1 live.bypass.test "$C verdict=bypass action=tag $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter T1 tarpit.bypass.test "$C verdict=backup action=accept rank=20 better=tarpit.bypass.test reason=better-mx-unreachable"
+logged milter V1 live.bypass.test "$C verdict=bypass action=tag $B reachable=up.bypass.test reason=better-mx-reachable"
 pass "bypass of a live primary (smtp-sink): tagged"
-logged V1 dead.bypass.test "$C verdict=backup action=accept rank=20 better=down.bypass.test reason=better-mx-unreachable"
+logged milter V1 dead.bypass.test "$C verdict=backup action=accept rank=20 better=down.bypass.test reason=better-mx-unreachable"
 pass "primary refusing connections: backup"
-logged V1 tarpit.bypass.test "$C verdict=backup action=accept rank=20 better=tarpit.bypass.test reason=better-mx-unreachable"
+logged milter V1 tarpit.bypass.test "$C verdict=backup action=accept rank=20 better=tarpit.bypass.test reason=better-mx-unreachable"
 pass "tarpit primary: backup (and its result cached)"
-logged V1 busy.bypass.test "$C verdict=backup action=accept rank=20 better=busy.bypass.test reason=better-mx-unreachable"
+logged milter V1 busy.bypass.test "$C verdict=backup action=accept rank=20 better=busy.bypass.test reason=better-mx-unreachable"
 pass "primary greeting 421: backup"
-logged V1 rude.bypass.test "$C verdict=backup action=accept rank=20 better=rude.bypass.test reason=better-mx-unreachable"
+logged milter V1 rude.bypass.test "$C verdict=backup action=accept rank=20 better=rude.bypass.test reason=better-mx-unreachable"
 pass "primary greeting 554: backup"
-logged V1 mixed.bypass.test "$C verdict=bypass action=tag rank=20 better=down.bypass.test,tarpit.bypass.test,up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
+logged milter V1 mixed.bypass.test "$C verdict=bypass action=tag rank=20 better=down.bypass.test,tarpit.bypass.test,up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
 pass "three better MX, one live: bypass via the live one"
-logged V1 primary.bypass.test "$C verdict=primary action=accept rank=10 reason=lowest-preference"
-logged V1 equal.bypass.test "$C verdict=primary action=accept rank=10 reason=lowest-preference"
+logged milter V1 primary.bypass.test "$C verdict=primary action=accept rank=10 reason=lowest-preference"
+logged milter V1 equal.bypass.test "$C verdict=primary action=accept rank=10 reason=lowest-preference"
 pass "this host the primary, or equal preference: primary"
-logged V1 other.bypass.test "$C verdict=not-mx action=accept reason=not-listed"
+logged milter V1 other.bypass.test "$C verdict=not-mx action=accept reason=not-listed"
 pass "this host not an MX of the domain: not-mx"
-logged V1 www.broken.test "$C verdict=error action=accept reason=servfail"
+logged milter V1 www.broken.test "$C verdict=error action=accept reason=servfail"
 pass "SERVFAIL: error, accepted"
-logged V1 '[literal]' "$C verdict=not-mx action=accept reason=not-a-domain"
-logged V1 - "$C verdict=not-mx action=accept reason=not-a-domain"
+logged milter V1 '[literal]' "$C verdict=not-mx action=accept reason=not-a-domain"
+logged milter V1 - "$C verdict=not-mx action=accept reason=not-a-domain"
 pass "address literal and bare postmaster: not-mx, no lookup"
-[ "$(grep -c 'V1: rcpt-domain=live.bypass.test ' "$T/milter.log")" = 2 ] \
+[ "$(log_count 'V1: rcpt-domain=live.bypass.test ')" = 2 ] \
 	|| fail "two recipients of live.bypass.test: expected two log lines"
 pass "two recipients in one domain: one line each, one group in the header"
 log_has 'V1: removed 2 incoming X-MX-Bypass header' || fail "forged headers: removal not logged"
@@ -67,50 +53,47 @@ grep -qx 'recv: QUIT' "$T/greeter-127.0.0.25.log" || fail "greeter: the probe di
 pass "a greeted probe says QUIT"
 
 mt_phase actions
-logged A1 reject.bypass.test "$C verdict=bypass action=reject $B reachable=up.bypass.test reason=better-mx-reachable"
-logged A1 temp.bypass.test "$C verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
-logged A1 dryrun.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
-logged A2 temp.bypass.test "$C verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter A1 reject.bypass.test "$C verdict=bypass action=reject $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter A1 temp.bypass.test "$C verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter A1 dryrun.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter A2 temp.bypass.test "$C verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
 pass "ActionMap: reject, tempfail, log per recipient beside the default tag; an early retry tempfailed"
 
 sleep 1.1
 mt_phase retry
-logged R1 temp.bypass.test "client=192.0.2.99 verdict=bypass action=retry-accept $B reachable=up.bypass.test reason=better-mx-reachable"
-logged R2 temp.bypass.test "client=198.51.100.7 verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter R1 temp.bypass.test "client=192.0.2.99 verdict=bypass action=retry-accept $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter R2 temp.bypass.test "client=198.51.100.7 verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
 pass "retry after RetryAfter from the same /24: accepted and tagged; another network tempfailed"
 
 mt_phase exempt
-logged E1 live.bypass.test "client=10.9.9.9 verdict=exempt action=accept reason=trusted-network"
-logged E2 live.bypass.test "$C verdict=exempt action=accept reason=authenticated"
-logged E3 outside.test "$C verdict=exempt action=accept reason=domain-not-listed"
-logged E4 live.bypass.test "client=127.0.0.21 verdict=exempt action=accept $B reason=client-is-mx"
-logged E5 live.bypass.test "client=2001:db8::7 verdict=bypass action=tag $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter E1 live.bypass.test "client=10.9.9.9 verdict=exempt action=accept reason=trusted-network"
+logged milter E2 live.bypass.test "$C verdict=exempt action=accept reason=authenticated"
+logged milter E3 outside.test "$C verdict=exempt action=accept reason=domain-not-listed"
+logged milter E4 live.bypass.test "client=127.0.0.21 verdict=exempt action=accept $B reason=client-is-mx"
+logged milter E5 live.bypass.test "client=2001:db8::7 verdict=bypass action=tag $B reachable=up.bypass.test reason=better-mx-reachable"
 pass "exempt: trusted, authenticated, outside Domains, a better MX relaying; an IPv6 client tagged"
 [ "$(grep -c '^accept' "$T/greeter-127.0.0.25.log")" = 1 ] || fail "greeter probed again within ProbeTTLUp"
 pass "probe results cached: the greeter was probed once for two messages"
 
 # SIGUSR1: the counters equal the log lines of each verdict and action
-kill -USR1 "$MILTER_PID"
-wait_log 'stats: ' || fail "no stats line on SIGUSR1"
-stats=$(grep 'stats: ' "$T/milter.log" | tail -n 1)
-count() { grep -c -- "$1" "$T/milter.log"; }
+totals milter
+stats=$TOTALS
 for v in exempt not-mx primary backup bypass error; do
-	echo "$stats" | grep -q " $v=$(count "verdict=$v ")\b" || fail "stats: $v differs from the log ($stats)"
+	echo "$stats" | grep -q " $v=$(log_count "verdict=$v ")\b" || fail "stats: $v differs from the log ($stats)"
 done
-echo "$stats" | grep -q " rcpts=$(count ': rcpt-domain=')\b" || fail "stats: rcpts ($stats)"
+echo "$stats" | grep -q " rcpts=$(log_count ': rcpt-domain=')\b" || fail "stats: rcpts ($stats)"
 for a in tag:tagged tempfail:tempfailed reject:rejected log:logged retry-accept:retry-accepted; do
-	echo "$stats" | grep -q " ${a#*:}=$(count "action=${a%%:*} ")\b" || fail "stats: ${a#*:} ($stats)"
+	echo "$stats" | grep -q " ${a#*:}=$(log_count "action=${a%%:*} ")\b" || fail "stats: ${a#*:} ($stats)"
 done
 pass "stats on SIGUSR1: every verdict and action counter equals its log lines"
 
 # A reload to Action log, without the ActionMap: nothing refused or tagged.
 sed -i '/^ActionMap/d' "$conf"
 echo "Action log" >>"$conf"
-kill -HUP "$MILTER_PID"
-wait_log 'config: reloaded' || fail "no reload"
+reload milter || fail "no reload"
 mt_phase reloaded
-logged L1 live.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
-logged L1 reject.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter L1 live.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
+logged milter L1 reject.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
 pass "SIGHUP to Action log: the next connection only logs"
 stop_milter || fail "milter exited non-zero on SIGTERM"
 pass "clean stop"
@@ -153,9 +136,9 @@ pass "check mode: the milter's action (tag, reject, tempfail, log per ActionMap;
 # A primary that drops SYNs, or resets in the middle of its greeting: down,
 # and the answer comes within ProbeTimeout.
 for s in synhole reset; do
-	t0=$(ms)
+	t0=$(now_ms)
 	tcheck $s.bypass.test 192.0.2.7 backup
-	t1=$(ms)
+	t1=$(now_ms)
 	[ $((t1 - t0)) -lt 1500 ] || fail "$s: -t took $((t1 - t0)) ms"
 	echo "# $s: $((t1 - t0)) ms"
 done
@@ -170,9 +153,9 @@ pass "ProbeBanner no: a 421 greeter and a tarpit count as reachable, a refused p
 
 # The recipient's DecisionTimeout cuts a probe short: error, fail open.
 sed 's/^ProbeTimeout.*/ProbeTimeout 5000\nDecisionTimeout 300/' "$conf" >"$T/short.conf"
-t0=$(ms)
+t0=$(now_ms)
 "$MILTER" -c "$T/short.conf" -t tarpit.bypass.test -a 127.0.0.30 >"$T/t.out" 2>&1
-rc=$?; t1=$(ms)
+rc=$?; t1=$(now_ms)
 [ $rc = 1 ] && grep -qx 'reason: probe-unfinished' "$T/t.out" && grep -qx 'verdict: error' "$T/t.out" \
 	|| { cat "$T/t.out"; fail "DecisionTimeout: expected error probe-unfinished, exit 1"; }
 [ $((t1 - t0)) -lt 1500 ] || fail "DecisionTimeout 300: took $((t1 - t0)) ms"
