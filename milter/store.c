@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "config.h"
 #include "log.h"
 #include "redis.h"
@@ -165,10 +166,18 @@ void store_configure(struct store *s, const struct config *cfg)
 /* store_status - for the statistics */
 void store_status(struct store *s, struct store_status *out)
 {
-	out->shared = s->redis != NULL;
-	out->up = s->redis != NULL && redis_up(s->redis);
-	cache_stats(s->retry, &out->retry);
-	cache_stats(s->probes, &out->probes);
+	struct cache_stats retry, probes;
+
+	cache_stats(s->retry, &retry);
+	cache_stats(s->probes, &probes);
+	*out = (struct store_status){
+		.shared = s->redis != NULL,
+		.up = s->redis != NULL && redis_up(s->redis),
+		.retry_entries = retry.entries, .retry_misses = retry.misses,
+		.retry_evictions = retry.evictions,
+		.probe_entries = probes.entries, .probe_joins = probes.joins,
+		.probe_evictions = probes.evictions,
+	};
 }
 
 /* store_now - the store's clock (wall time, ms) */
@@ -265,10 +274,10 @@ uint64_t store_retry_first(struct store *s, const char *network, const char *dom
 }
 
 /* store_probe_get - a probe result, an "up" one no older than not_before
- * (store time; 0: any age): the local copy, else the pool's; CACHE_LEAD sends the
- * caller to probe, then store_probe_put or store_probe_abandon */
-enum cache_status store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
-				  uint64_t not_before, bool *up)
+ * (store time; 0: any age): the local copy, else the pool's; STORE_PROBE_LEAD
+ * sends the caller to probe, then store_probe_put or store_probe_abandon */
+enum store_probe store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
+				 uint64_t not_before, bool *up)
 {
 	char pool_key[STORE_KEY_MAX];
 	enum cache_status st;
@@ -281,31 +290,33 @@ enum cache_status store_probe_get(struct store *s, const char *key, uint64_t dea
 			break;
 		if (!result_up(v) || result_at(v) >= not_before) {
 			*up = result_up(v);
-			return CACHE_HIT;
+			return STORE_PROBE_HIT;
 		}
 		/* too old to accuse on: probe again (one thread leads, the
 		 * others join it) */
 		cache_forget(s->probes, key);
 	}
-	if (st != CACHE_LEAD || s->redis == NULL)
-		return st;
+	if (st == CACHE_TIMEOUT)
+		return STORE_PROBE_TIMEOUT;
+	if (s->redis == NULL)
+		return STORE_PROBE_LEAD;
 	store_key(pool_key, sizeof(pool_key), "", "probe", key, NULL);
 	if (!redis_probe_get(s->redis, pool_key, &found, &pool_up, &ttl_ms)) {
 		stats_add(STAT_STORE_LOCAL);
-		return CACHE_LEAD;
+		return STORE_PROBE_LEAD;
 	}
 	if (!found)
-		return CACHE_LEAD;
+		return STORE_PROBE_LEAD;
 	/* the pool keeps a result as long as its TTL: its age is what is gone */
 	now = s->now();
 	kept_ms = pool_up ? s->ttl_up_ms : s->ttl_down_ms;
 	at = ttl_ms < kept_ms && now > kept_ms - ttl_ms ? now - (kept_ms - ttl_ms) : now;
 	if (pool_up && at < not_before)
-		return CACHE_LEAD;
+		return STORE_PROBE_LEAD;
 	stats_add(STAT_PROBE_SHARED);
 	cache_put(s->probes, key, result_pack(pool_up, at), ttl_ms);
 	*up = pool_up;
-	return CACHE_HIT;
+	return STORE_PROBE_HIT;
 }
 
 /* store_probe_known - the local copy's result, if it has one (an "up" one
