@@ -1,7 +1,8 @@
 /*
  * store.h - the state a pool of milters can share: retry memory, probe
  * results, the evidence for a verdict (witnesses, outage history) and
- * counters. In memory always; Redis in front when configured.
+ * counters. In memory always; behind it, when configured, a backend the
+ * pool shares (StateBackend).
  */
 #ifndef MXB_STORE_H
 #define MXB_STORE_H

@@ -3,7 +3,8 @@
  * test's clock: retry memory (first time, expiry, bounds), probe results
  * (lead, TTL of up and down, single-flight, bounds, ProbeConfirm's
  * floor), the evidence (witnesses, outage history) and store_key, which
- * turns client and recipient data into keys (escaping, bounds).
+ * turns client and recipient data into keys (escaping, bounds); and
+ * the backend a configuration chooses (StateBackend).
  * The same store in front of Redis is tests/unit/test_redis.c.
  */
 
@@ -203,6 +204,43 @@ static void test_status_memory(void **state)
 	assert_false(st.up);
 	assert_int_equal(st.retry_entries, 1);
 	assert_true(st.retry_misses == 1);
+}
+
+/* StateBackend memory, from a configuration: the memory store, nothing
+ * shared, nothing up. A backend this build lacks (redis without hiredis)
+ * is refused, never quietly replaced by memory. */
+static void test_backend_by_config(void **state)
+{
+	struct config_diag d = { 0 };
+	struct config *cfg = config_load("/nonexistent/mxbypass-milter.conf", false, &d);
+	struct store_status st;
+	struct store *s;
+	bool fresh;
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(cfg->state_backend, BACKEND_MEMORY);
+	assert_non_null(s = store_new(cfg, NULL, false));
+	store_retry_first(s, "192.0.2.0/24", "example.org", DAY_S, &fresh);
+	assert_true(fresh);
+	store_retry_first(s, "192.0.2.0/24", "example.org", DAY_S, &fresh);
+	assert_false(fresh);
+	store_status(s, &st);
+	assert_false(st.shared);
+	assert_false(st.up);
+	assert_int_equal(st.retry_entries, 1);
+	store_free(s);
+#ifndef HAVE_HIREDIS
+	FILE *out = tmpfile();
+
+	assert_non_null(out);
+	cfg->state_backend = BACKEND_REDIS;
+	assert_null(store_new(cfg, NULL, false));
+	assert_int_equal(store_pool_report(cfg, NULL, out), 1);
+	fclose(out);
+#endif
+	config_free(cfg);
+	config_diag_free(&d);
 }
 
 /* ------------------------------------------------------ probe results */
@@ -633,6 +671,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_clock_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_memory, setup, teardown),
+		cmocka_unit_test(test_backend_by_config),
 		cmocka_unit_test_setup_teardown(test_probe_lead_then_hit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_ttl_up_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_keys_distinct, setup, teardown),
@@ -650,7 +689,7 @@ int main(void)
 		cmocka_unit_test(test_key_max_keeps_head),
 		cmocka_unit_test(test_key_cut_is_prefix),
 	};
-	size_t n = 24;
+	size_t n = 25;
 
 	for (size_t i = 0; i < N(key_cases); i++)
 		tests[n++] = (struct CMUnitTest){ key_cases[i].name, test_key, NULL, NULL,
