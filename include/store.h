@@ -1,7 +1,8 @@
 /*
  * store.h - the state a pool of milters can share: retry memory, probe
  * results, the evidence for a verdict (witnesses, outage history) and
- * counters. In memory always; Redis in front when configured.
+ * counters. In memory always; behind it, when configured, a backend the
+ * pool shares (StateBackend).
  */
 #ifndef MXB_STORE_H
 #define MXB_STORE_H
@@ -11,8 +12,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cache.h"
-
 struct config;
 struct store;
 
@@ -20,7 +19,17 @@ struct store;
 struct store_status {
 	bool shared;			/* a shared store is configured */
 	bool up;			/* ... and answering now */
-	struct cache_stats retry, probes;	/* the in-memory part */
+	/* the in-memory part: retry memory, probe results */
+	size_t retry_entries, probe_entries;
+	uint64_t retry_misses, retry_evictions;	/* first times, pairs pushed out */
+	uint64_t probe_joins, probe_evictions;	/* waits for another's probe, pushed out */
+};
+
+/* What store_probe_get says of an address. */
+enum store_probe {
+	STORE_PROBE_HIT,		/* a result: *up says which */
+	STORE_PROBE_LEAD,		/* probe it, then store_probe_put or store_probe_abandon */
+	STORE_PROBE_TIMEOUT,		/* another thread is still probing it; deadline passed */
 };
 
 #define STORE_KEY_MAX 600	/* longest key, prefix included */
@@ -37,8 +46,8 @@ uint64_t store_retry_first(struct store *s, const char *network, const char *dom
 			   unsigned expire_s, bool *fresh);
 uint64_t store_now(const struct store *s);
 
-enum cache_status store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
-				  uint64_t not_before, bool *up);
+enum store_probe store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
+				 uint64_t not_before, bool *up);
 bool store_probe_known(struct store *s, const char *key, uint64_t not_before, bool *up);
 bool store_probe_stale(struct store *s, const char *key, uint64_t not_before);
 void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,

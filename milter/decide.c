@@ -75,8 +75,8 @@ void services_caches(struct services *s, struct stats_caches *out)
 	store_status(s->store, &st);
 	*out = (struct stats_caches){
 		.dns_joins = dns.joins, .dns_evictions = dns.evictions, .dns_entries = dns.entries,
-		.probe_joins = st.probes.joins, .probe_evictions = st.probes.evictions,
-		.probe_entries = st.probes.entries,
+		.probe_joins = st.probe_joins, .probe_evictions = st.probe_evictions,
+		.probe_entries = st.probe_entries,
 		.store = !st.shared ? STORE_NONE : st.up ? STORE_UP : STORE_DOWN,
 	};
 }

@@ -348,15 +348,15 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 				went[i] = true;
 			}
 			switch (store_probe_get(p->results, key, 0, fresh, &is_up)) {
-			case CACHE_HIT:
+			case STORE_PROBE_HIT:
 				if (is_up)
 					up = (int)i;
 				break;
-			case CACHE_TIMEOUT:
+			case STORE_PROBE_TIMEOUT:
 				waits[nw].entry = i;
 				memcpy(waits[nw++].key, key, sizeof(key));
 				break;
-			case CACHE_LEAD: {
+			case STORE_PROBE_LEAD: {
 				struct attempt *a;
 				if (at == NULL && (at = calloc(PROBE_MAX_ADDRS, sizeof(*at))) == NULL) {
 					log_error("probe: out of memory");
@@ -391,14 +391,14 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 	for (size_t w = 0; w < nw && up < 0; w++) {
 		bool is_up;
 		switch (store_probe_get(p->results, waits[w].key, deadline_ms, fresh, &is_up)) {
-		case CACHE_HIT:
+		case STORE_PROBE_HIT:
 			if (is_up)
 				up = (int)waits[w].entry;
 			break;
-		case CACHE_LEAD:		/* that thread gave up: so do we */
+		case STORE_PROBE_LEAD:		/* that thread gave up: so do we */
 			store_probe_abandon(p->results, waits[w].key);
 			/* fall through */
-		case CACHE_TIMEOUT:
+		case STORE_PROBE_TIMEOUT:
 			unknown[waits[w].entry] = true;
 			break;
 		}

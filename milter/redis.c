@@ -1,8 +1,10 @@
 /*
  * NAME
- *	redis - the shared store in Redis
+ *	redis - StateBackend redis: the shared store in Redis
  * SYNOPSIS
- *	#include "redis.h"
+ *	#include "store_backend.h"
+ *
+ *	extern const struct store_backend redis_backend;
  * DESCRIPTION
  *	The operations store.c needs, each one round trip (commands
  *	pipelined) on a connection taken from a small pool, each bounded by
@@ -52,10 +54,10 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
-#include "redis.h"
 #include "redis_reply.h"
 #include "stats.h"
 #include "store.h"
+#include "store_backend.h"
 
 #define POOL_MAX 32		/* idle connections kept */
 #define BACKOFF_MIN_MS 250
@@ -70,7 +72,7 @@
 
 /* A time record to write (a witness), queued for the store's thread. */
 struct pending {
-	char key[REDIS_TIME_KEY_MAX];
+	char key[STORE_TIME_KEY_MAX];
 	uint64_t ms;
 	unsigned expire_s;
 };
@@ -103,6 +105,8 @@ struct redis {
 	uint64_t base[STAT_COUNT];	/* the totals when it began */
 	uint64_t written[STAT_COUNT];	/* the totals last written */
 };
+
+static void redis_free(void *state);
 
 /* timeval_ms - a timeval of ms milliseconds */
 static struct timeval timeval_ms(unsigned ms)
@@ -321,9 +325,10 @@ static bool finish(struct redis *r, redisContext *c, bool ok, size_t n, redisRep
 }
 
 /* redis_retry_first - SET NX the time we propose, GET the one that holds */
-bool redis_retry_first(struct redis *r, const char *key, uint64_t proposed_ms,
-		       unsigned expire_s, uint64_t *first_ms, bool *ours)
+static bool redis_retry_first(void *state, const char *key, uint64_t proposed_ms,
+			      unsigned expire_s, uint64_t *first_ms, bool *ours)
 {
+	struct redis *r = state;
 	redisContext *c = take(r);
 	redisReply *rep[2];
 	bool ok;
@@ -340,8 +345,10 @@ bool redis_retry_first(struct redis *r, const char *key, uint64_t proposed_ms,
 }
 
 /* redis_probe_get - the pool's result for an address, and its time left */
-bool redis_probe_get(struct redis *r, const char *key, bool *found, bool *up, uint64_t *ttl_ms)
+static bool redis_probe_get(void *state, const char *key, bool *found, bool *up,
+			    uint64_t *ttl_ms)
 {
+	struct redis *r = state;
 	redisContext *c = take(r);
 	redisReply *rep[2];
 	bool ok;
@@ -358,9 +365,10 @@ bool redis_probe_get(struct redis *r, const char *key, bool *found, bool *up, ui
 
 /* redis_probe_put - a result for the pool, kept as long as ours; a down
  * result with a history key also marks when the address was last down */
-bool redis_probe_put(struct redis *r, const char *key, bool up, uint64_t ttl_ms,
-		     const char *down_key, uint64_t now_ms, uint64_t history_ms)
+static bool redis_probe_put(void *state, const char *key, bool up, uint64_t ttl_ms,
+			    const char *down_key, uint64_t now_ms, uint64_t history_ms)
 {
+	struct redis *r = state;
 	redisContext *c = take(r);
 	redisReply *rep[2];
 	size_t n = 1;
@@ -385,9 +393,10 @@ bool redis_probe_put(struct redis *r, const char *key, bool up, uint64_t ttl_ms,
  * the store's thread, which writes them at once, so that the mail thread
  * (a connect step) never waits for Redis; false when they cannot go
  * (Redis away, the queue full) */
-bool redis_times_put(struct redis *r, const char *const *keys, size_t n, uint64_t now_ms,
-		     unsigned expire_s)
+static bool redis_times_put(void *state, const char *const *keys, size_t n, uint64_t now_ms,
+			    unsigned expire_s)
 {
+	struct redis *r = state;
 	bool ok = true;
 
 	pthread_mutex_lock(&r->lock);
@@ -407,16 +416,16 @@ bool redis_times_put(struct redis *r, const char *const *keys, size_t n, uint64_
 }
 
 /* write_queued - the thread's: the queued records, one round trip for as
- * many as REDIS_TIMES_MAX (called and returning with r->lock held) */
+ * many as STORE_TIMES_MAX (called and returning with r->lock held) */
 static void write_queued(struct redis *r)
 {
-	struct pending batch[REDIS_TIMES_MAX];
+	struct pending batch[STORE_TIMES_MAX];
 	size_t n = 0;
 	redisContext *c;
-	redisReply *rep[REDIS_TIMES_MAX];
+	redisReply *rep[STORE_TIMES_MAX];
 	bool ok = true;
 
-	while (r->qlen > 0 && n < REDIS_TIMES_MAX) {
+	while (r->qlen > 0 && n < STORE_TIMES_MAX) {
 		batch[n++] = r->queue[r->qhead];
 		r->qhead = (r->qhead + 1) % WRITE_QUEUE;
 		r->qlen--;
@@ -442,15 +451,16 @@ static void write_queued(struct redis *r)
 
 /* redis_times_get - time records (the evidence), 0 where there is none,
  * in one round trip */
-bool redis_times_get(struct redis *r, const char *const *keys, size_t n, uint64_t *ms)
+static bool redis_times_get(void *state, const char *const *keys, size_t n, uint64_t *ms)
 {
+	struct redis *r = state;
 	redisContext *c;
-	redisReply *rep[REDIS_TIMES_MAX];
+	redisReply *rep[STORE_TIMES_MAX];
 	bool ok = true, found;
 
 	if (n == 0)
 		return true;
-	if (n > REDIS_TIMES_MAX || (c = take(r)) == NULL)
+	if (n > STORE_TIMES_MAX || (c = take(r)) == NULL)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		redisAppendCommand(c, "GET %s%s", r->prefix, keys[i]);
@@ -609,8 +619,8 @@ static void *run(void *arg)
 	return NULL;
 }
 
-/* redis_open - the settings, no connection yet */
-static struct redis *redis_open(const struct config *cfg, const char *password)
+/* redis_settings - the settings, no connection yet */
+static struct redis *redis_settings(const struct config *cfg, const char *password)
 {
 	struct redis *r = calloc(1, sizeof(*r));
 	char host[256];
@@ -639,19 +649,20 @@ static struct redis *redis_open(const struct config *cfg, const char *password)
 	return r;
 }
 
-/* redis_new - connect (Redis away is no error) and start the thread;
+/* redis_open - connect (Redis away is no error) and start the thread;
  * counters: push this milter's counts to the pool */
-struct redis *redis_new(const struct config *cfg, const char *password, bool counters)
+static bool redis_open(void **state, const struct config *cfg, const char *password,
+		       bool counters)
 {
-	struct redis *r = redis_open(cfg, password);
+	struct redis *r = redis_settings(cfg, password);
 	char why[WHY_MAX];
 	redisContext *c;
 
 	if (r == NULL)
-		return NULL;
+		return false;
 	if ((r->queue = calloc(WRITE_QUEUE, sizeof(*r->queue))) == NULL) {
 		redis_free(r);
-		return NULL;
+		return false;
 	}
 	r->push = counters;
 	r->minute = (uint64_t)time(NULL) / 60;
@@ -674,15 +685,18 @@ struct redis *redis_new(const struct config *cfg, const char *password, bool cou
 	if (pthread_create(&r->thread, NULL, run, r) != 0) {
 		log_error("store: cannot start the Redis thread");
 		redis_free(r);
-		return NULL;
+		return false;
 	}
 	r->running = true;
-	return r;
+	*state = r;
+	return true;
 }
 
 /* redis_free - the last counters to the pool, then close everything */
-void redis_free(struct redis *r)
+static void redis_free(void *state)
 {
+	struct redis *r = state;
+
 	if (r == NULL)
 		return;
 	if (r->running) {
@@ -710,14 +724,18 @@ void redis_free(struct redis *r)
 }
 
 /* redis_configure - RedisTimeout may change on a reload */
-void redis_configure(struct redis *r, const struct config *cfg)
+static void redis_configure(void *state, const struct config *cfg)
 {
+	struct redis *r = state;
+
 	atomic_store(&r->timeout_ms, cfg->redis_timeout_ms);
 }
 
 /* redis_up - answering now? */
-bool redis_up(struct redis *r)
+static bool redis_up(void *state)
 {
+	struct redis *r = state;
+
 	return atomic_load(&r->up);
 }
 
@@ -762,9 +780,9 @@ static bool pool_line(redisReply **rep, size_t n, uint64_t milters, uint64_t win
 
 /* redis_pool_report - -S: the pool's counts over the last StatsInterval
  * (whole minutes, the current one included), every milter's added up */
-int redis_pool_report(const struct config *cfg, const char *password, FILE *out)
+static int redis_pool_report(const struct config *cfg, const char *password, FILE *out)
 {
-	struct redis *r = redis_open(cfg, password);
+	struct redis *r = redis_settings(cfg, password);
 	uint64_t now_s = (uint64_t)time(NULL), window, minutes, first, milters = 0;
 	struct topk_slot *ids = NULL;
 	redisReply **rep = NULL, *seen = NULL;
@@ -832,3 +850,17 @@ done:
 	redis_free(r);
 	return status;
 }
+
+const struct store_backend redis_backend = {
+	.shared = true,
+	.open = redis_open,
+	.close = redis_free,
+	.configure = redis_configure,
+	.up = redis_up,
+	.retry_first = redis_retry_first,
+	.probe_get = redis_probe_get,
+	.probe_put = redis_probe_put,
+	.times_put = redis_times_put,
+	.times_get = redis_times_get,
+	.pool_report = redis_pool_report,
+};

@@ -5,22 +5,26 @@
  *	#include "store.h"
  * DESCRIPTION
  *	Retry memory and probe results live here, and nowhere else knows
- *	where they are kept. The in-memory store is always there: two caches
- *	(cache.c: bounded, least recently used go first, single-flight). With
- *	StateBackend redis, Redis (redis.c) is the pool's memory and the
- *	in-memory store is both its local copy and its stand-in:
+ *	where they are kept. The in-memory store is always there: caches
+ *	(cache.c: bounded, least recently used go first, single-flight).
+ *	Behind it is the backend StateBackend names (store_backend.h): memory
+ *	(store_memory.c) shares nothing, and the in-memory store is the whole
+ *	store; a shared one, redis (redis.c), is the pool's memory, and the
+ *	in-memory store is both its local copy and its stand-in. This module
+ *	builds every key and keeps the policy below; a backend only keeps
+ *	and answers:
  *
- *	Retry memory: Redis decides the first tempfail time of a (client
- *	network, domain) pair, atomically (SET NX), so that milters that
- *	tempfail the same sender at the same moment agree. The local copy
- *	keeps what this milter learnt; while Redis is away it answers, and
- *	when Redis is back the earlier local time is what this milter
- *	proposes.
+ *	Retry memory: the pool decides the first tempfail time of a (client
+ *	network, domain) pair, atomically (Redis: SET NX), so that milters
+ *	that tempfail the same sender at the same moment agree. The local
+ *	copy keeps what this milter learnt; while the pool is away it
+ *	answers, and when the pool is back the earlier local time is what
+ *	this milter proposes.
  *
  *	Probe results: the local copy stays in front, so a warm decision
  *	makes no round trip. The thread sent to probe (cache.c's lead) first
- *	asks Redis whether another milter of the pool probed that address;
- *	a result it probes itself goes to both.
+ *	asks the pool whether another milter of the pool probed that
+ *	address; a result it probes itself goes to both.
  *
  *	Evidence for a verdict: every connection leaves a witness (its
  *	client network, the address it reached, the time), and every
@@ -30,10 +34,10 @@
  *	candidate, from the local copy and then in one round trip from the
  *	pool.
  *
- *	Counters go to Redis from redis.c's own thread, never from the mail
- *	path. Redis down, slow or answering nonsense costs at most one
- *	RedisTimeout, then every operation is answered here until redis.c
- *	has reconnected.
+ *	Counters go to the pool from the backend's own thread (redis.c),
+ *	never from the mail path. The pool down, slow or answering nonsense
+ *	costs at most one timeout of the backend (RedisTimeout), then every
+ *	operation is answered here until the backend has reconnected.
  */
 
 #include "autoconfig.h"
@@ -43,13 +47,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache.h"
 #include "config.h"
 #include "log.h"
-#include "redis.h"
 #include "stats.h"
 #include "store.h"
+#include "store_backend.h"
 
-#define EVIDENCE_KEY_MAX REDIS_TIME_KEY_MAX
 #define WITNESS_REFRESH_MS 5000	/* a witness younger than this is not written again */
 
 struct store {
@@ -57,10 +61,32 @@ struct store {
 	struct cache *probes;		/* key -> result_pack(up, when) */
 	struct cache *downs;		/* probe key -> last probed down, wall ms + 1 */
 	struct cache *witness;		/* "NETWORK ADDRESS" -> last connect, wall ms + 1 */
-	struct redis *redis;		/* NULL: memory only */
+	const struct store_backend *pool;	/* what the pool shares, and how */
+	void *pool_state;		/* ... the backend's own */
 	uint64_t (*now)(void);		/* wall clock, ms */
 	_Atomic uint64_t ttl_up_ms, ttl_down_ms;	/* how long the pool keeps results */
 };
+
+/* The backends by StateBackend; NULL: not built in (the configuration
+ * refuses it already). */
+static const struct store_backend *const backends[] = {
+	[BACKEND_MEMORY] = &memory_backend,
+#ifdef HAVE_HIREDIS
+	[BACKEND_REDIS] = &redis_backend,
+#endif
+};
+
+/* backend_for - the backend a configuration names, or NULL (said) */
+static const struct store_backend *backend_for(const struct config *cfg)
+{
+	size_t i = (size_t)cfg->state_backend;
+	const struct store_backend *b = i < sizeof(backends) / sizeof(backends[0])
+		? backends[i] : NULL;
+
+	if (b == NULL)
+		log_error("store: StateBackend %d: not in this build", (int)cfg->state_backend);
+	return b;
+}
 
 /* result_pack - a probe result as a cached value: never NULL, not an address */
 static void *result_pack(bool up, uint64_t at_ms)
@@ -108,6 +134,7 @@ struct store *store_new_memory(size_t retry_capacity, size_t probe_capacity,
 	if (s == NULL)
 		return NULL;
 	s->now = now_ms != NULL ? now_ms : wall_ms;
+	s->pool = &memory_backend;
 	s->ttl_up_ms = 300 * 1000;
 	s->ttl_down_ms = 60 * 1000;
 	s->retry = cache_new(retry_capacity, NULL, now_ms);
@@ -122,19 +149,22 @@ struct store *store_new_memory(size_t retry_capacity, size_t probe_capacity,
 }
 
 /* store_new - the store a configuration asks for; counters: this milter's
- * counts go to the pool (not from check mode). Redis away at start is not
- * an error (the milter decides alone until it answers) */
+ * counts go to the pool (not from check mode). The pool away at start is
+ * not an error (the milter decides alone until it answers) */
 struct store *store_new(const struct config *cfg, const char *password, bool counters)
 {
-	struct store *s = store_new_memory(STORE_RETRY_CAPACITY, cfg->cache_size, NULL);
+	const struct store_backend *b = backend_for(cfg);
+	struct store *s = b != NULL
+		? store_new_memory(STORE_RETRY_CAPACITY, cfg->cache_size, NULL) : NULL;
 
-	if (s != NULL && cfg->state_backend == BACKEND_REDIS
-	    && (s->redis = redis_new(cfg, password, counters)) == NULL) {
+	if (s == NULL)
+		return NULL;
+	if (!b->open(&s->pool_state, cfg, password, counters)) {
 		store_free(s);
 		return NULL;
 	}
-	if (s != NULL)
-		store_configure(s, cfg);
+	s->pool = b;
+	store_configure(s, cfg);
 	return s;
 }
 
@@ -143,7 +173,7 @@ void store_free(struct store *s)
 {
 	if (s == NULL)
 		return;
-	redis_free(s->redis);
+	s->pool->close(s->pool_state);
 	cache_free(s->retry);
 	cache_free(s->probes);
 	cache_free(s->downs);
@@ -158,17 +188,24 @@ void store_configure(struct store *s, const struct config *cfg)
 	cache_set_capacity(s->downs, cfg->cache_size);
 	s->ttl_up_ms = (uint64_t)cfg->probe_ttl_up * 1000;
 	s->ttl_down_ms = (uint64_t)cfg->probe_ttl_down * 1000;
-	if (s->redis != NULL)
-		redis_configure(s->redis, cfg);
+	s->pool->configure(s->pool_state, cfg);
 }
 
 /* store_status - for the statistics */
 void store_status(struct store *s, struct store_status *out)
 {
-	out->shared = s->redis != NULL;
-	out->up = s->redis != NULL && redis_up(s->redis);
-	cache_stats(s->retry, &out->retry);
-	cache_stats(s->probes, &out->probes);
+	struct cache_stats retry, probes;
+
+	cache_stats(s->retry, &retry);
+	cache_stats(s->probes, &probes);
+	*out = (struct store_status){
+		.shared = s->pool->shared,
+		.up = s->pool->shared && s->pool->up(s->pool_state),
+		.retry_entries = retry.entries, .retry_misses = retry.misses,
+		.retry_evictions = retry.evictions,
+		.probe_entries = probes.entries, .probe_joins = probes.joins,
+		.probe_evictions = probes.evictions,
+	};
 }
 
 /* store_now - the store's clock (wall time, ms) */
@@ -237,11 +274,12 @@ uint64_t store_retry_first(struct store *s, const char *network, const char *dom
 	if ((st = cache_get(s->retry, key, 0, &v)) == CACHE_HIT)
 		first = (uint64_t)(uintptr_t)v - 1;
 	*fresh = st != CACHE_HIT;
-	if (s->redis != NULL) {
+	if (s->pool->shared) {
 		uint64_t local = first, pool, age = now > local ? now - local : 0;
 		uint64_t left_s = age < expire_ms ? (expire_ms - age + 999) / 1000 : 1;
-		/* propose our time: now, or an earlier one learnt while Redis was away */
-		if (!redis_retry_first(s->redis, key, local, (unsigned)left_s, &pool, &ours)) {
+		/* propose our time: now, or an earlier one learnt while the pool was away */
+		if (!s->pool->retry_first(s->pool_state, key, local, (unsigned)left_s, &pool,
+					  &ours)) {
 			stats_add(STAT_STORE_LOCAL);
 		} else if (!ours) {
 			first = pool < local ? pool : local;
@@ -265,10 +303,10 @@ uint64_t store_retry_first(struct store *s, const char *network, const char *dom
 }
 
 /* store_probe_get - a probe result, an "up" one no older than not_before
- * (store time; 0: any age): the local copy, else the pool's; CACHE_LEAD sends the
- * caller to probe, then store_probe_put or store_probe_abandon */
-enum cache_status store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
-				  uint64_t not_before, bool *up)
+ * (store time; 0: any age): the local copy, else the pool's; STORE_PROBE_LEAD
+ * sends the caller to probe, then store_probe_put or store_probe_abandon */
+enum store_probe store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,
+				 uint64_t not_before, bool *up)
 {
 	char pool_key[STORE_KEY_MAX];
 	enum cache_status st;
@@ -281,31 +319,33 @@ enum cache_status store_probe_get(struct store *s, const char *key, uint64_t dea
 			break;
 		if (!result_up(v) || result_at(v) >= not_before) {
 			*up = result_up(v);
-			return CACHE_HIT;
+			return STORE_PROBE_HIT;
 		}
 		/* too old to accuse on: probe again (one thread leads, the
 		 * others join it) */
 		cache_forget(s->probes, key);
 	}
-	if (st != CACHE_LEAD || s->redis == NULL)
-		return st;
+	if (st == CACHE_TIMEOUT)
+		return STORE_PROBE_TIMEOUT;
+	if (!s->pool->shared)
+		return STORE_PROBE_LEAD;
 	store_key(pool_key, sizeof(pool_key), "", "probe", key, NULL);
-	if (!redis_probe_get(s->redis, pool_key, &found, &pool_up, &ttl_ms)) {
+	if (!s->pool->probe_get(s->pool_state, pool_key, &found, &pool_up, &ttl_ms)) {
 		stats_add(STAT_STORE_LOCAL);
-		return CACHE_LEAD;
+		return STORE_PROBE_LEAD;
 	}
 	if (!found)
-		return CACHE_LEAD;
+		return STORE_PROBE_LEAD;
 	/* the pool keeps a result as long as its TTL: its age is what is gone */
 	now = s->now();
 	kept_ms = pool_up ? s->ttl_up_ms : s->ttl_down_ms;
 	at = ttl_ms < kept_ms && now > kept_ms - ttl_ms ? now - (kept_ms - ttl_ms) : now;
 	if (pool_up && at < not_before)
-		return CACHE_LEAD;
+		return STORE_PROBE_LEAD;
 	stats_add(STAT_PROBE_SHARED);
 	cache_put(s->probes, key, result_pack(pool_up, at), ttl_ms);
 	*up = pool_up;
-	return CACHE_HIT;
+	return STORE_PROBE_HIT;
 }
 
 /* store_probe_known - the local copy's result, if it has one (an "up" one
@@ -341,12 +381,12 @@ void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,
 	cache_put(s->probes, key, result_pack(up, now), (uint64_t)ttl_s * 1000);
 	if (history_ms > 0)
 		cache_set(s->downs, key, time_pack(now), history_ms);
-	if (s->redis == NULL)
+	if (!s->pool->shared)
 		return;
 	store_key(pool_key, sizeof(pool_key), "", "probe", key, NULL);
 	store_key(down_key, sizeof(down_key), "", "down", key, NULL);
-	if (!redis_probe_put(s->redis, pool_key, up, (uint64_t)ttl_s * 1000, down_key, now,
-			     history_ms))
+	if (!s->pool->probe_put(s->pool_state, pool_key, up, (uint64_t)ttl_s * 1000, down_key,
+				now, history_ms))
 		stats_add(STAT_STORE_LOCAL);
 }
 
@@ -364,7 +404,7 @@ void store_probe_abandon(struct store *s, const char *key)
 void store_witness_put(struct store *s, const char *network, const char *const *addrs,
 		       size_t n, unsigned window_s)
 {
-	char keys[STORE_WITNESS_MAX][EVIDENCE_KEY_MAX];
+	char keys[STORE_WITNESS_MAX][STORE_TIME_KEY_MAX];
 	const char *pool[STORE_WITNESS_MAX];
 	uint64_t now = s->now();
 	size_t np = 0;
@@ -383,7 +423,8 @@ void store_witness_put(struct store *s, const char *network, const char *const *
 		pool[np] = keys[np];
 		np++;
 	}
-	if (s->redis != NULL && np > 0 && !redis_times_put(s->redis, pool, np, now, window_s))
+	if (s->pool->shared && np > 0
+	    && !s->pool->times_put(s->pool_state, pool, np, now, window_s))
 		stats_add(STAT_STORE_LOCAL);
 }
 
@@ -413,25 +454,25 @@ void store_evidence(struct store *s, const char *network, const char *const *add
 		    size_t naddrs, const char *const *probe_keys, size_t nkeys,
 		    unsigned witness_s, unsigned down_s, struct store_evidence *out)
 {
-	char keys[REDIS_TIMES_MAX][EVIDENCE_KEY_MAX];
-	const char *wkeys[REDIS_TIMES_MAX], *ask[REDIS_TIMES_MAX];
-	uint64_t now = s->now(), times[REDIS_TIMES_MAX];
+	char keys[STORE_TIMES_MAX][STORE_TIME_KEY_MAX];
+	const char *wkeys[STORE_TIMES_MAX], *ask[STORE_TIMES_MAX];
+	uint64_t now = s->now(), times[STORE_TIMES_MAX];
 	uint64_t wwin = (uint64_t)witness_s * 1000, dwin = (uint64_t)down_s * 1000;
 	size_t nw = 0, nask = 0, first_down;
 
 	memset(out, 0, sizeof(*out));
 	if (witness_s > 0)
-		for (; nw < naddrs && nw < REDIS_TIMES_MAX / 2; nw++) {
+		for (; nw < naddrs && nw < STORE_TIMES_MAX / 2; nw++) {
 			store_key(keys[nw], sizeof(keys[nw]), "", "witness", network, addrs[nw]);
 			wkeys[nw] = keys[nw];
 		}
 	if (down_s == 0)
 		nkeys = 0;
-	if (nkeys > REDIS_TIMES_MAX / 2)
-		nkeys = REDIS_TIMES_MAX / 2;
+	if (nkeys > STORE_TIMES_MAX / 2)
+		nkeys = STORE_TIMES_MAX / 2;
 	out->witness_ms = latest(s->witness, wkeys, nw, now, wwin, &out->witness_addr);
 	out->down_ms = latest(s->downs, probe_keys, nkeys, now, dwin, &out->down_key);
-	if (s->redis == NULL)
+	if (!s->pool->shared)
 		return;
 	/* what the local copy did not know, from the pool */
 	if (out->witness_ms == 0)
@@ -445,7 +486,7 @@ void store_evidence(struct store *s, const char *network, const char *const *add
 		}
 	if (nask == 0)
 		return;
-	if (!redis_times_get(s->redis, ask, nask, times)) {
+	if (!s->pool->times_get(s->pool_state, ask, nask, times)) {
 		stats_add(STAT_STORE_LOCAL);
 		return;
 	}
@@ -501,5 +542,11 @@ char *store_read_password(const char *path, char *err, size_t errlen)
 /* store_pool_report - -S: the pool's statistics line from the shared store */
 int store_pool_report(const struct config *cfg, const char *password, FILE *out)
 {
-	return redis_pool_report(cfg, password, out);
+	const struct store_backend *b = backend_for(cfg);
+
+	if (b == NULL || b->pool_report == NULL) {
+		fputs("this StateBackend keeps no pool to report on\n", out);
+		return 1;
+	}
+	return b->pool_report(cfg, password, out);
 }

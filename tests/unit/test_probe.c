@@ -118,7 +118,7 @@ static void test_known_up_settles(void **state)
 
 	(void)state;
 	/* a result another recipient found: asked for (lead), then put */
-	assert_int_equal(store_probe_get(store, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(store, "192.0.2.2 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(store, "192.0.2.2 25", true, 300, 0);
 	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
 	assert_int_equal(states[1], PROBE_UP);
@@ -150,7 +150,7 @@ static void test_known_down_settles(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		char key[64];
 		snprintf(key, sizeof(key), "%s 25", addrs[i]);
-		assert_int_equal(store_probe_get(store, key, 0, 0, &up), CACHE_LEAD);
+		assert_int_equal(store_probe_get(store, key, 0, 0, &up), STORE_PROBE_LEAD);
 		store_probe_put(store, key, false, 60, 0);
 	}
 	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
@@ -226,7 +226,7 @@ static void test_confirm(void **state)
 	cfg.probe_port = closed_port();
 	snprintf(key, sizeof(key), "127.0.0.1 %u", cfg.probe_port);
 	keys[0] = key;
-	assert_int_equal(store_probe_get(store, key, 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(store, key, 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(store, key, true, 300, 1800);
 	fake_now += (uint64_t)c->age_s * 1000;
 	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);

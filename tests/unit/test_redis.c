@@ -36,7 +36,6 @@
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 
-#include "cache.h"
 #include "config.h"
 #include "log.h"
 #include "stats.h"
@@ -707,9 +706,9 @@ static void test_unreachable_at_start(void **state)
 		assert_false(fresh);
 		assert_true(t == t0);
 	}
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(fx->store, "192.0.2.1 25", true, 300, 0);
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_HIT);
 	assert_true(up);
 
 	assert_int_equal(my_connects, 1);
@@ -764,7 +763,7 @@ static void test_evidence_shared(void **state)
 	assert_true(e.witness_ms == 0);
 
 	/* a down result leaves the time it was down, for RecentDownWindow */
-	assert_int_equal(store_probe_get(fx->store, keys[0], 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(fx->store, keys[0], 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(fx->store, keys[0], false, 60, 1800);
 	assert_true(server_get("mxbypass:down:192.0.2.3%2025", val, sizeof(val), &ttl));
 	assert_true(strtoull(val, NULL, 10) >= now);
@@ -849,15 +848,15 @@ static void test_shared_state(void **state)
 
 	/* another milter probed 192.0.2.1 port 25 */
 	server_set("mxbypass:probe:192.0.2.1%2025", "up", 120000);
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_HIT);
 	assert_true(up);
 	assert_int_equal(stats_get(STAT_PROBE_SHARED) - fx->shared0, 1);
 	/* ... and now the local copy answers without a round trip */
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_HIT);
 	assert_int_equal(server_saw("GET mxbypass:probe:192.0.2.1%2025"), 1);
 
 	/* none in the pool: lead, and the result goes to the pool too */
-	assert_int_equal(store_probe_get(fx->store, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(fx->store, "192.0.2.2 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(fx->store, "192.0.2.2 25", false, 60, 0);
 	assert_true(server_get("mxbypass:probe:192.0.2.2%2025", val, sizeof(val), &ttl));
 	assert_string_equal(val, "down");
@@ -932,14 +931,14 @@ static void test_fault(void **state)
 		break;
 	case OP_PROBE_GET:
 		server_fault("fault.example", c->fault);
-		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), CACHE_LEAD);
+		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), STORE_PROBE_LEAD);
 		store_probe_abandon(fx->store, "fault.example");
 		break;
 	case OP_PROBE_PUT:
-		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), CACHE_LEAD);
+		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), STORE_PROBE_LEAD);
 		server_fault("fault.example", c->fault);	/* the GET passed, the SET fails */
 		store_probe_put(fx->store, "fault.example", true, 300, 0);
-		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), CACHE_HIT);
+		assert_int_equal(store_probe_get(fx->store, "fault.example", 0, 0, &up), STORE_PROBE_HIT);
 		assert_true(up);			/* kept locally all the same */
 		break;
 	}
@@ -955,7 +954,7 @@ static void test_fault(void **state)
 	assert_true(store_retry_first(fx->store, "192.0.2.0/24", "later.example", 86400,
 				      &fresh) == t);
 	assert_false(fresh);
-	assert_int_equal(store_probe_get(fx->store, "later.example", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(fx->store, "later.example", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(fx->store, "later.example", false, 60, 0);
 	assert_int_equal(server_saw("later.example"), 0);
 	assert_int_equal(my_connects, connects);

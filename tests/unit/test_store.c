@@ -3,7 +3,8 @@
  * test's clock: retry memory (first time, expiry, bounds), probe results
  * (lead, TTL of up and down, single-flight, bounds, ProbeConfirm's
  * floor), the evidence (witnesses, outage history) and store_key, which
- * turns client and recipient data into keys (escaping, bounds).
+ * turns client and recipient data into keys (escaping, bounds); and
+ * the backend a configuration chooses (StateBackend).
  * The same store in front of Redis is tests/unit/test_redis.c.
  */
 
@@ -20,7 +21,6 @@
 
 #include <cmocka.h>
 
-#include "cache.h"
 #include "config.h"
 #include "store.h"
 
@@ -142,7 +142,7 @@ static void test_retry_expire_zero(void **state)
 	store_retry_first(s, "192.0.2.0/24", "example.org", 0, &fresh);
 	assert_true(fresh);
 	store_status(s, &st);
-	assert_int_equal(st.retry.entries, 0);
+	assert_int_equal(st.retry_entries, 0);
 }
 
 /* A first time at clock zero is a time like any other (stored + 1). */
@@ -177,16 +177,16 @@ static void test_retry_bounded(void **state)
 		now += 1;
 	}
 	store_status(s, &st);
-	assert_int_equal(st.retry.entries, 3);
-	assert_true(st.retry.evictions == 7);
-	assert_int_equal(st.probes.entries, 0);
+	assert_int_equal(st.retry_entries, 3);
+	assert_true(st.retry_evictions == 7);
+	assert_int_equal(st.probe_entries, 0);
 	/* the last three are kept, the first is gone */
 	assert_true(first(s, "192.0.2.0/24", "d9.example", &fresh) == t0 + 9);
 	assert_false(fresh);
 	first(s, "192.0.2.0/24", "d0.example", &fresh);
 	assert_true(fresh);
 	store_status(s, &st);
-	assert_int_equal(st.retry.entries, 3);
+	assert_int_equal(st.retry_entries, 3);
 	store_free(s);
 }
 
@@ -202,8 +202,45 @@ static void test_status_memory(void **state)
 	store_status(s, &st);
 	assert_false(st.shared);
 	assert_false(st.up);
-	assert_int_equal(st.retry.entries, 1);
-	assert_true(st.retry.misses == 1);
+	assert_int_equal(st.retry_entries, 1);
+	assert_true(st.retry_misses == 1);
+}
+
+/* StateBackend memory, from a configuration: the memory store, nothing
+ * shared, nothing up. A backend this build lacks (redis without hiredis)
+ * is refused, never quietly replaced by memory. */
+static void test_backend_by_config(void **state)
+{
+	struct config_diag d = { 0 };
+	struct config *cfg = config_load("/nonexistent/mxbypass-milter.conf", false, &d);
+	struct store_status st;
+	struct store *s;
+	bool fresh;
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(cfg->state_backend, BACKEND_MEMORY);
+	assert_non_null(s = store_new(cfg, NULL, false));
+	store_retry_first(s, "192.0.2.0/24", "example.org", DAY_S, &fresh);
+	assert_true(fresh);
+	store_retry_first(s, "192.0.2.0/24", "example.org", DAY_S, &fresh);
+	assert_false(fresh);
+	store_status(s, &st);
+	assert_false(st.shared);
+	assert_false(st.up);
+	assert_int_equal(st.retry_entries, 1);
+	store_free(s);
+#ifndef HAVE_HIREDIS
+	FILE *out = tmpfile();
+
+	assert_non_null(out);
+	cfg->state_backend = BACKEND_REDIS;
+	assert_null(store_new(cfg, NULL, false));
+	assert_int_equal(store_pool_report(cfg, NULL, out), 1);
+	fclose(out);
+#endif
+	config_free(cfg);
+	config_diag_free(&d);
 }
 
 /* ------------------------------------------------------ probe results */
@@ -217,16 +254,16 @@ static void test_probe_lead_then_hit(void **state)
 	uint64_t t0 = now;
 	bool up = false;
 
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, PROBE_KEY, true, 300, 0);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), STORE_PROBE_HIT);
 	assert_true(up);
 	now = t0 + 300 * 1000 - 1;
 	up = false;
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), STORE_PROBE_HIT);
 	assert_true(up);
 	now = t0 + 300 * 1000;
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), STORE_PROBE_LEAD);
 	store_probe_abandon(s, PROBE_KEY);
 }
 
@@ -237,18 +274,18 @@ static void test_probe_ttl_up_down(void **state)
 	uint64_t t0 = now;
 	bool up;
 
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, "192.0.2.1 25", true, 300, 0);
-	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, "192.0.2.2 25", false, 60, 0);
 
 	up = true;
-	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), STORE_PROBE_HIT);
 	assert_false(up);
 	now = t0 + 60 * 1000;
-	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_abandon(s, "192.0.2.2 25");
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_HIT);
 	assert_true(up);
 }
 
@@ -258,13 +295,13 @@ static void test_probe_keys_distinct(void **state)
 	struct store *s = *state;
 	bool up;
 
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, "192.0.2.1 25", false, 60, 0);
-	assert_int_equal(store_probe_get(s, "192.0.2.1 587", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 587", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, "192.0.2.1 587", true, 60, 0);
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_HIT);
 	assert_false(up);
-	assert_int_equal(store_probe_get(s, "192.0.2.1 587", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 587", 0, 0, &up), STORE_PROBE_HIT);
 	assert_true(up);
 }
 
@@ -275,12 +312,12 @@ static void test_probe_single_flight(void **state)
 	struct store *s = *state;
 	bool up;
 
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), CACHE_LEAD);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), CACHE_TIMEOUT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), STORE_PROBE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), STORE_PROBE_TIMEOUT);
 	store_probe_abandon(s, PROBE_KEY);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, PROBE_KEY, false, 60, 0);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now, 0, &up), STORE_PROBE_HIT);
 	assert_false(up);
 }
 
@@ -299,20 +336,20 @@ static void test_probe_bounded_and_configure(void **state)
 	assert_non_null(cfg);
 	for (int i = 1; i <= 6; i++) {
 		snprintf(key, sizeof(key), "192.0.2.%d 25", i);
-		assert_int_equal(store_probe_get(s, key, 0, 0, &up), CACHE_LEAD);
+		assert_int_equal(store_probe_get(s, key, 0, 0, &up), STORE_PROBE_LEAD);
 		store_probe_put(s, key, true, 300, 0);
 	}
 	store_status(s, &st);
-	assert_int_equal(st.probes.entries, 4);
-	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(st.probe_entries, 4);
+	assert_int_equal(store_probe_get(s, "192.0.2.1 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_abandon(s, "192.0.2.1 25");
-	assert_int_equal(store_probe_get(s, "192.0.2.6 25", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, "192.0.2.6 25", 0, 0, &up), STORE_PROBE_HIT);
 
 	cfg->cache_size = 2;
 	store_configure(s, cfg);
 	store_status(s, &st);
-	assert_int_equal(st.probes.entries, 2);
-	assert_int_equal(store_probe_get(s, "192.0.2.6 25", 0, 0, &up), CACHE_HIT);
+	assert_int_equal(st.probe_entries, 2);
+	assert_int_equal(store_probe_get(s, "192.0.2.6 25", 0, 0, &up), STORE_PROBE_HIT);
 	config_free(cfg);
 	config_diag_free(&d);
 	store_free(s);
@@ -488,20 +525,20 @@ static void test_probe_confirm_stale_up(void **state)
 	uint64_t t0 = now;
 	bool up;
 
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, PROBE_KEY, true, 300, 0);
 	now = t0 + 10 * 1000;
 	assert_true(store_probe_known(s, PROBE_KEY, t0, &up));
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, t0, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, t0, &up), STORE_PROBE_HIT);
 	assert_true(up);
 	now = t0 + 40 * 1000;
 	assert_false(store_probe_known(s, PROBE_KEY, now - 30 * 1000, &up));
 	assert_true(store_probe_known(s, PROBE_KEY, 0, &up));
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now - 30 * 1000, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now - 30 * 1000, &up), STORE_PROBE_LEAD);
 	/* the others join the new probe instead of taking the old answer */
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_TIMEOUT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), STORE_PROBE_TIMEOUT);
 	store_probe_put(s, PROBE_KEY, false, 60, 0);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now, &up), STORE_PROBE_HIT);
 	assert_false(up);
 }
 
@@ -511,12 +548,12 @@ static void test_probe_confirm_keeps_down(void **state)
 	struct store *s = *state;
 	bool up = true;
 
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, PROBE_KEY, false, 60, 0);
 	now += 50 * 1000;
 	assert_true(store_probe_known(s, PROBE_KEY, now, &up));
 	assert_false(up);
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now, &up), CACHE_HIT);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, now, &up), STORE_PROBE_HIT);
 }
 
 /* evidence - store_evidence for one network, witness window 600 s and
@@ -540,12 +577,12 @@ static void test_down_history(void **state)
 	uint64_t t0 = now;
 	bool up;
 
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, PROBE_KEY, false, 60, 1800);
-	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, "192.0.2.2 25", 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, "192.0.2.2 25", true, 300, 1800);
 	now = t0 + 1000 * 1000;		/* the result is long gone */
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, PROBE_KEY, true, 300, 1800);
 	struct store_evidence e = evidence(s, "203.0.113.0/24", NULL, 0, keys, 2);
 	assert_int_equal(e.down_ms, t0);
@@ -563,7 +600,7 @@ static void test_down_history_off(void **state)
 	const char *keys[] = { PROBE_KEY };
 	bool up;
 
-	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), CACHE_LEAD);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, 0, 0, &up), STORE_PROBE_LEAD);
 	store_probe_put(s, PROBE_KEY, false, 60, 0);
 	assert_int_equal(evidence(s, "203.0.113.0/24", NULL, 0, keys, 1).down_ms, 0);
 }
@@ -634,6 +671,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_clock_zero, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_memory, setup, teardown),
+		cmocka_unit_test(test_backend_by_config),
 		cmocka_unit_test_setup_teardown(test_probe_lead_then_hit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_ttl_up_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_keys_distinct, setup, teardown),
@@ -651,7 +689,7 @@ int main(void)
 		cmocka_unit_test(test_key_max_keeps_head),
 		cmocka_unit_test(test_key_cut_is_prefix),
 	};
-	size_t n = 24;
+	size_t n = 25;
 
 	for (size_t i = 0; i < N(key_cases); i++)
 		tests[n++] = (struct CMUnitTest){ key_cases[i].name, test_key, NULL, NULL,
