@@ -46,6 +46,7 @@ struct decision {
 	struct evidence evidence;	/* asked for a bypass candidate only */
 	struct action_result action;	/* decide_action() */
 	enum retry_state retry;		/* ... what the retry memory said */
+	uint64_t retry_first_ms;	/* ... its first tempfail (check mode) */
 };
 
 /* Which store the services use. */

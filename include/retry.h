@@ -20,6 +20,9 @@ struct store;
 enum retry_state retry_check(struct store *s, const struct netaddr *client, unsigned prefix4,
 			     unsigned prefix6, const char *domain, unsigned after_s,
 			     unsigned expire_s);
+enum retry_state retry_peek(struct store *s, const struct netaddr *client, unsigned prefix4,
+			    unsigned prefix6, const char *domain, unsigned after_s,
+			    uint64_t *first_ms);
 const char *retry_network(const struct netaddr *client, unsigned prefix4, unsigned prefix6,
 			  char *buf, size_t len);
 

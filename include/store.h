@@ -44,6 +44,8 @@ void store_status(struct store *s, struct store_status *out);
 
 uint64_t store_retry_first(struct store *s, const char *network, const char *domain,
 			   unsigned expire_s, bool *fresh);
+bool store_retry_known(struct store *s, const char *network, const char *domain,
+		       uint64_t *first_ms);
 uint64_t store_now(const struct store *s);
 
 enum store_probe store_probe_get(struct store *s, const char *key, uint64_t deadline_ms,

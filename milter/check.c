@@ -122,11 +122,14 @@ static void print_evidence(const struct config *cfg, struct services *s,
 		       "RecentDownWindow %u)\n", cfg->recent_down_window);
 }
 
-/* print_action - what the milter would do, chosen by the same code */
-static void print_action(const struct config *cfg, const struct decision_input *in,
-			 const struct decision *d)
+/* print_action - what the milter would do, chosen by the same code; with
+ * RetryAfter, what the retry memory says of the client's network (read,
+ * never written) */
+static void print_action(const struct config *cfg, struct services *s,
+			 const struct decision_input *in, const struct decision *d)
 {
 	const struct action_result *a = &d->action;
+	const char *net = d->evidence.network;
 
 	printf("action: %s", action_name(a->action));
 	if (a->code != NULL)
@@ -137,23 +140,23 @@ static void print_action(const struct config *cfg, const struct decision_input *
 	switch (d->retry) {
 	case RETRY_NOT_ASKED:
 		if (d->result.verdict == VERDICT_BYPASS && cfg->retry_after > 0
-		    && (a->action == ACTION_TEMPFAIL || a->action == ACTION_RETRY_ACCEPT))
-			printf("retry: not asked%s; a retry after RetryAfter %u s is accepted "
-			       "and tagged\n", in->client.family == 0 ? " (no client: -C CLIENT-ADDR)"
-			       : "", cfg->retry_after);
+		    && a->action == ACTION_TEMPFAIL)
+			printf("retry: not asked (no client: -C CLIENT-ADDR); a retry after "
+			       "RetryAfter %u s is accepted and tagged\n", cfg->retry_after);
 		break;
 	case RETRY_FIRST:
-		printf("retry: %s was not tempfailed for %s yet: this is its first tempfail\n",
-		       d->evidence.network, in->domain);
+		printf("retry: %s was not tempfailed for %s yet: this would be its first "
+		       "tempfail\n", net, in->domain);
 		break;
 	case RETRY_TOO_SOON:
-		printf("retry: %s was tempfailed for %s less than RetryAfter %u s ago\n",
-		       d->evidence.network, in->domain, cfg->retry_after);
+		printf("retry: %s was first tempfailed for %s %" PRIu64 " s ago, less than "
+		       "RetryAfter %u s: tempfailed again\n", net, in->domain,
+		       ago_s(s, d->retry_first_ms), cfg->retry_after);
 		break;
 	case RETRY_ACCEPT:
-		printf("retry: %s was first tempfailed for %s at least RetryAfter %u s ago: "
-		       "its retry is accepted and tagged\n", d->evidence.network, in->domain,
-		       cfg->retry_after);
+		printf("retry: %s was first tempfailed for %s %" PRIu64 " s ago, RetryAfter "
+		       "%u s: its retry is accepted and tagged\n", net, in->domain,
+		       ago_s(s, d->retry_first_ms), cfg->retry_after);
 		break;
 	}
 }
@@ -217,7 +220,7 @@ int check_domain(const struct config *cfg, const char *domain, const char *local
 		       d.mx->v[d.result.reachable].host);
 	print_evidence(cfg, &services, &in, &d);
 	decide_action(cfg, &services, &in, true, &d);
-	print_action(cfg, &in, &d);
+	print_action(cfg, &services, &in, &d);
 	printf("reason: %s\n", verdict_reason_name(&d.result));
 	printf("verdict: %s\n", verdict_name(d.result.verdict));
 

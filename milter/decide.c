@@ -174,6 +174,9 @@ void decide_action(const struct config *cfg, struct services *s, const struct de
 	if (action_asks_retry(&f) && !dry_run)
 		f.retry = retry_check(s->store, &in->client, cfg->retry_prefix4, cfg->retry_prefix6,
 				      in->domain, cfg->retry_after, cfg->retry_expire);
+	else if (action_asks_retry(&f) && in->client.family != 0)
+		f.retry = retry_peek(s->store, &in->client, cfg->retry_prefix4, cfg->retry_prefix6,
+				     in->domain, cfg->retry_after, &d->retry_first_ms);
 	action_decide(&f, &d->action);
 	d->retry = f.retry;
 	if (dry_run || d->action.action == ACTION_ACCEPT)

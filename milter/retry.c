@@ -11,7 +11,8 @@
  *	RetryAfter seconds after the first tempfail and within RetryExpire.
  *
  *	The client network is the address cut to RetryPrefix4/RetryPrefix6
- *	bits: an MTA may retry from another address of its pool. The memory is
+ *	bits: an MTA may retry from another address of its pool. retry_peek()
+ *	says the same without remembering anything, for check mode. The memory is
  *	the store's (store.c): bounded, entries expire RetryExpire after the
  *	first tempfail, and shared by a pool of milters when it is Redis.
  */
@@ -40,6 +41,14 @@ const char *retry_network(const struct netaddr *client, unsigned prefix4, unsign
 	return cidr_format(&net, buf, len);
 }
 
+/* state_of - too soon or a retry to accept, from the first tempfail */
+static enum retry_state state_of(uint64_t now, uint64_t first, unsigned after_s)
+{
+	/* a wall clock that stepped back is too soon, not a retry */
+	return now >= first && now - first >= (uint64_t)after_s * 1000 ? RETRY_ACCEPT
+		: RETRY_TOO_SOON;
+}
+
 /* retry_check - first tempfail, too soon, or a retry to accept */
 enum retry_state retry_check(struct store *s, const struct netaddr *client, unsigned prefix4,
 			     unsigned prefix6, const char *domain, unsigned after_s,
@@ -51,9 +60,19 @@ enum retry_state retry_check(struct store *s, const struct netaddr *client, unsi
 
 	retry_network(client, prefix4, prefix6, net, sizeof(net));
 	first = store_retry_first(s, net, domain, expire_s, &fresh);
-	if (fresh)
+	return fresh ? RETRY_FIRST : state_of(now, first, after_s);
+}
+
+/* retry_peek - what retry_check would say, remembering nothing (check
+ * mode); *first_ms: the first tempfail, when there was one */
+enum retry_state retry_peek(struct store *s, const struct netaddr *client, unsigned prefix4,
+			    unsigned prefix6, const char *domain, unsigned after_s,
+			    uint64_t *first_ms)
+{
+	char net[NETADDR_STRLEN + 8];
+
+	retry_network(client, prefix4, prefix6, net, sizeof(net));
+	if (!store_retry_known(s, net, domain, first_ms))
 		return RETRY_FIRST;
-	/* a wall clock that stepped back is too soon, not a retry */
-	return now >= first && now - first >= (uint64_t)after_s * 1000 ? RETRY_ACCEPT
-		: RETRY_TOO_SOON;
+	return state_of(store_now(s), *first_ms, after_s);
 }

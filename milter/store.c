@@ -259,6 +259,29 @@ full:
 	return n;
 }
 
+/* store_retry_known - when (network, domain) was first tempfailed, if
+ * the local copy or the pool remembers it; writes nothing (check mode) */
+bool store_retry_known(struct store *s, const char *network, const char *domain,
+		       uint64_t *first_ms)
+{
+	char key[STORE_KEY_MAX];
+	const char *keys[1] = { key };
+	uint64_t pool = 0;
+	bool known;
+	void *v;
+
+	store_key(key, sizeof(key), "", "retry", network, domain);
+	if ((known = cache_peek(s->retry, key, &v)))
+		*first_ms = (uint64_t)(uintptr_t)v - 1;
+	/* the pool keeps the first time as a plain time record */
+	if (s->pool->shared && s->pool->times_get(s->pool_state, keys, 1, &pool) && pool != 0
+	    && (!known || pool < *first_ms)) {
+		*first_ms = pool;
+		known = true;
+	}
+	return known;
+}
+
 /* store_retry_first - when (network, domain) was first tempfailed, in
  * store_now() time; *fresh when never before (from now on it was) */
 uint64_t store_retry_first(struct store *s, const char *network, const char *domain,

@@ -99,6 +99,18 @@ send B 198.51.100.7 S3 "user@temp.bypass.test=code" -
 logged B S3 temp.bypass.test "client=198.51.100.7 verdict=bypass action=tempfail $B"
 pass "the retry from 192.0.2.0/24 accepted and tagged through B, which never tempfailed it; another network tempfailed"
 
+# Check mode reads the pool's retry memory, and writes nothing to it.
+"$MILTER" -c "$T/b.conf" -t temp.bypass.test -a 127.0.0.30 -C 192.0.2.50 >"$T/r1.out" 2>"$T/r1.err"
+"$MILTER" -c "$T/b.conf" -t temp.bypass.test -a 127.0.0.30 -C 198.18.7.7 >"$T/r2.out" 2>"$T/r2.err"
+grep -qx 'action: retry-accept (header X-MX-Bypass)' "$T/r1.out" \
+	&& grep -qE '^retry: 192\.0\.2\.0/24 was first tempfailed for temp\.bypass\.test [0-9]+ s ago, RetryAfter 1 s: its retry is accepted and tagged$' "$T/r1.out" \
+	&& grep -qx 'action: tempfail (451 4.7.1)' "$T/r2.out" \
+	&& grep -qx 'retry: 198.18.7.0/24 was not tempfailed for temp.bypass.test yet: this would be its first tempfail' "$T/r2.out" \
+	|| { cat "$T"/r[12].out "$T"/r[12].err; fail "-t -C: the pool's retry memory"; }
+[ "$(redis_cli EXISTS "${PREFIX}retry:198.18.7.0/24:temp.bypass.test")" = 0 ] \
+	|| fail "-t wrote a retry record for 198.18.7.0/24"
+pass "-t -C reads the pool's retry memory (192.0.2.0/24: retry-accept; 198.18.7.0/24: a first tempfail) and writes nothing"
+
 # 2. Probe results: B took A's, up and down, instead of probing.
 logged B S2 live.bypass.test "client=192.0.2.99 verdict=bypass action=tag $B"
 logged B S2 dead.bypass.test "client=192.0.2.99 verdict=backup action=accept rank=20 better=down.bypass.test reason=better-mx-unreachable"

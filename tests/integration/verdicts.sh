@@ -128,6 +128,8 @@ taction() {
 taction live.bypass.test 192.0.2.7 "tag (header X-MX-Bypass)"
 taction reject.bypass.test 192.0.2.7 "reject (550 5.7.1)"
 taction temp.bypass.test 192.0.2.7 "tempfail (451 4.7.1)"
+grep -qx 'retry: 192.0.2.0/24 was not tempfailed for temp.bypass.test yet: this would be its first tempfail' \
+	"$T/t.out" || { cat "$T/t.out"; fail "-t: no retry line for a first tempfail"; }
 taction dryrun.bypass.test 192.0.2.7 log
 taction dead.bypass.test 192.0.2.7 accept
 taction live.bypass.test 10.9.9.9 accept

@@ -786,6 +786,26 @@ static void test_evidence_shared(void **state)
 	assert_non_null(strstr(capture_stop(), "is away (evidence"));
 }
 
+/* Check mode reads the pool's retry memory and writes nothing to it. */
+static void test_retry_known_shared(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t now = wall_ms(), first = 0;
+	char val[64];
+
+	assert_non_null(fx->store = store_new(fx->cfg, NULL, true));
+	assert_false(store_retry_known(fx->store, "192.0.2.0/24", "peek.example", &first));
+	assert_int_equal(server_saw("GET mxbypass:retry:192.0.2.0/24:peek.example"), 1);
+	assert_int_equal(server_saw("SET mxbypass:retry:"), 0);
+	/* another milter tempfailed that network */
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)(now - 60000));
+	server_set("mxbypass:retry:192.0.2.0/24:peek.example", val, 86400 * 1000LL);
+	assert_true(store_retry_known(fx->store, "192.0.2.0/24", "peek.example", &first));
+	assert_true(first == now - 60000);
+	assert_int_equal(server_saw("SET mxbypass:retry:"), 0);
+	assert_int_equal(locals(fx), 0);
+}
+
 /* Back after the backoff: redis.c's own thread reconnects (not a mail
  * thread), and from then on the operations go to Redis again. */
 static void test_reconnect_after_backoff(void **state)
@@ -1171,6 +1191,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reconnect_after_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_shared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_known_shared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_pushed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_failures_one_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_refused, setup, teardown),

@@ -68,6 +68,36 @@ static void test_first_too_soon_accept(void **state)
 	assert_int_equal(check(r, "192.0.2.7", "example.org"), RETRY_ACCEPT);
 }
 
+/* peek - retry_peek with the same settings */
+static enum retry_state peek(struct store *r, const char *client, const char *domain,
+			     uint64_t *first)
+{
+	struct netaddr a = addr(client);
+
+	return retry_peek(r, &a, 24, 64, domain, 900, first);
+}
+
+/* Check mode's look at the memory says what retry_check would, and
+ * remembers nothing. */
+static void test_peek(void **state)
+{
+	struct store *r = *state;
+	uint64_t first = 0, t0 = now;
+
+	assert_int_equal(peek(r, "192.0.2.7", "example.org", &first), RETRY_FIRST);
+	assert_int_equal(peek(r, "192.0.2.7", "example.org", &first), RETRY_FIRST);
+	now += 1000;
+	assert_int_equal(check(r, "192.0.2.7", "example.org"), RETRY_FIRST);	/* not remembered */
+	assert_int_equal(peek(r, "192.0.2.8", "example.org", &first), RETRY_TOO_SOON);
+	assert_int_equal(first, t0 + 1000);
+	assert_int_equal(peek(r, "192.0.2.8", "example.net", &first), RETRY_FIRST);
+	now += 900 * 1000;
+	assert_int_equal(peek(r, "192.0.2.7", "example.org", &first), RETRY_ACCEPT);
+	assert_int_equal(first, t0 + 1000);
+	now += 86400 * 1000;		/* expired: forgotten */
+	assert_int_equal(peek(r, "192.0.2.7", "example.org", &first), RETRY_FIRST);
+}
+
 /* RetryExpire after the first tempfail the pair is forgotten. */
 static void test_expiry(void **state)
 {
@@ -160,6 +190,7 @@ int main(void)
 	struct CMUnitTest tests[16] = {
 		cmocka_unit_test_setup_teardown(test_first_too_soon_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_networks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_per_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
