@@ -5,16 +5,10 @@
 -- clients: COUNT connections from distinct /24 networks, each one
 -- recipient of live.bypass.test (bypass, tempfailed: retry memory).
 
-local function check(cond, what)
-	if not cond then error(what, 2) end
-end
+dofile((debug.getinfo(1, "S").source:match("^@?(.*/)") or "./") .. "../integration/mt_lib.lua")
 
 local function open(client)
-	local conn = mt.connect("unix:" .. sock, 40, 0.25)
-	check(conn ~= nil, "mt.connect() failed")
-	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.30")
-	check(mt.conninfo(conn, "client.example", client) == nil, "mt.conninfo() failed")
-	return conn
+	return connect_from(client, "127.0.0.30")
 end
 
 local function run()
@@ -37,8 +31,4 @@ local function run()
 	end
 end
 
-local ok, err = pcall(run)
-if not ok then
-	mt.echo("mem.lua: " .. tostring(err))
-	os.exit(1)
-end
+run_script("mem.lua", run)

@@ -1,9 +1,7 @@
 -- smoke.lua - drive the real daemon through one connection, two messages.
 -- Run by smoke.sh: miltertest -D sock=PATH -s smoke.lua
 
-local function check(cond, what)
-	if not cond then error(what, 2) end
-end
+dofile((debug.getinfo(1, "S").source:match("^@?(.*/)") or "./") .. "mt_lib.lua")
 
 local function run()
 	local conn = mt.connect("unix:" .. sock, 40, 0.25)
@@ -55,9 +53,4 @@ local function run()
 	mt.disconnect(conn)
 end
 
-local ok, err = pcall(run)
-if not ok then
-	mt.echo("smoke.lua: " .. tostring(err))
-	os.exit(1)
-end
-mt.echo("smoke.lua: passed")
+run_script("smoke.lua", run)

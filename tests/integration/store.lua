@@ -12,9 +12,7 @@
 
 local H = "X-MX-Bypass"
 
-local function check(cond, what)
-	if not cond then error(what, 2) end
-end
+dofile((debug.getinfo(1, "S").source:match("^@?(.*/)") or "./") .. "mt_lib.lua")
 
 -- now_ms - the wall clock in milliseconds (Lua has only seconds)
 local function now_ms()
@@ -25,12 +23,8 @@ local function now_ms()
 end
 
 local function run()
-	local conn = mt.connect("unix:" .. sock, 40, 0.25)
-	check(conn ~= nil, "mt.connect() failed")
-	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", daemon or "127.0.0.30", "j", "backup.bypass.test")
-	check(mt.conninfo(conn, "client.example", client) == nil, "mt.conninfo() failed")
-	mt.macro(conn, SMFIC_MAIL, "i", qid, "{auth_authen}", "")
-	check(mt.mailfrom(conn, "<sender@example.net>") == nil, "mt.mailfrom() failed")
+	local conn = connect_from(client, daemon or "127.0.0.30", "backup.bypass.test")
+	mail_from(conn, qid)
 
 	local accepted = 0
 	for addr, want in string.gmatch(rcpts, "([^,=]+)=([^,]+)") do
@@ -67,9 +61,4 @@ local function run()
 	mt.disconnect(conn)
 end
 
-local ok, err = pcall(run)
-if not ok then
-	mt.echo("store.lua " .. qid .. ": " .. tostring(err))
-	os.exit(1)
-end
-mt.echo("store.lua " .. qid .. ": passed")
+run_script("store.lua " .. qid, run)

@@ -5,23 +5,14 @@
 
 local H = "X-MX-Bypass"
 
-local function check(cond, what)
-	if not cond then error(what, 2) end
-end
+dofile((debug.getinfo(1, "S").source:match("^@?(.*/)") or "./") .. "mt_lib.lua")
 
 -- a connection from client to this host
 local function open(client)
-	local conn = mt.connect("unix:" .. sock, 40, 0.25)
-	check(conn ~= nil, "mt.connect() failed")
-	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.30", "j", "backup.bypass.test")
-	check(mt.conninfo(conn, "client.example", client) == nil, "mt.conninfo() failed")
-	return conn
+	return connect_from(client, "127.0.0.30", "backup.bypass.test")
 end
 
-local function mail(conn, qid, auth)
-	mt.macro(conn, SMFIC_MAIL, "i", qid, "{auth_authen}", auth or "")
-	check(mt.mailfrom(conn, "<sender@example.net>") == nil, "mt.mailfrom() failed")
-end
+local mail = mail_from
 
 -- rcpt - one recipient and the reply it must get
 local function rcpt(conn, qid, addr, want)
@@ -160,9 +151,4 @@ function phases.reloaded()
 	mt.disconnect(conn)
 end
 
-local ok, err = pcall(phases[phase])
-if not ok then
-	mt.echo("verdicts.lua " .. phase .. ": " .. tostring(err))
-	os.exit(1)
-end
-mt.echo("verdicts.lua " .. phase .. ": passed")
+run_script("verdicts.lua " .. phase, phases[phase])

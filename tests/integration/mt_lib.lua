@@ -1,0 +1,40 @@
+-- mt_lib.lua - what the miltertest scripts share. Load it first:
+--   dofile((debug.getinfo(1, "S").source:match("^@?(.*/)") or "./")
+--          .. "RELATIVE/PATH/mt_lib.lua")
+--
+--   check(cond, what)            error(what) unless cond
+--   connect_from(client, daemon, name)  connect to the milter at sock, from client to
+--                                daemon ({daemon_addr}; name: the j macro)
+--   mail_from(conn, qid, auth)   MAIL with its queue id and {auth_authen}
+--   run_script(name, fn)         fn in protected mode: "NAME: passed", or
+--                                "NAME: why" and exit 1
+
+function check(cond, what)
+	if not cond then error(what, 2) end
+end
+
+function connect_from(client, daemon, name)
+	local conn = mt.connect("unix:" .. sock, 40, 0.25)
+	check(conn ~= nil, "mt.connect() failed")
+	if name ~= nil then
+		mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", daemon, "j", name)
+	else
+		mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", daemon)
+	end
+	check(mt.conninfo(conn, "client.example", client) == nil, "mt.conninfo() failed")
+	return conn
+end
+
+function mail_from(conn, qid, auth)
+	mt.macro(conn, SMFIC_MAIL, "i", qid, "{auth_authen}", auth or "")
+	check(mt.mailfrom(conn, "<sender@example.net>") == nil, "mt.mailfrom() failed")
+end
+
+function run_script(name, fn)
+	local ok, err = pcall(fn)
+	if not ok then
+		mt.echo(name .. ": " .. tostring(err))
+		os.exit(1)
+	end
+	mt.echo(name .. ": passed")
+end
