@@ -6,6 +6,7 @@
 --   connect_from(client, daemon, name)  connect to the milter at sock, from client to
 --                                daemon ({daemon_addr}; name: the j macro)
 --   mail_from(conn, qid, auth)   MAIL with its queue id and {auth_authen}
+--   rcpt_to(conn, qid, addr, want)  RCPT, and the reply it must get
 --   run_script(name, fn)         fn in protected mode: "NAME: passed", or
 --                                "NAME: why" and exit 1
 
@@ -28,6 +29,13 @@ end
 function mail_from(conn, qid, auth)
 	mt.macro(conn, SMFIC_MAIL, "i", qid, "{auth_authen}", auth or "")
 	check(mt.mailfrom(conn, "<sender@example.net>") == nil, "mt.mailfrom() failed")
+end
+
+function rcpt_to(conn, qid, addr, want)
+	mt.macro(conn, SMFIC_RCPT, "i", qid, "{rcpt_addr}", addr)
+	check(mt.rcptto(conn, "<" .. addr .. ">") == nil, "mt.rcptto() failed")
+	local got = mt.getreply(conn)
+	check(got == want, addr .. ": reply " .. tostring(got) .. ", expected " .. tostring(want))
 end
 
 function run_script(name, fn)

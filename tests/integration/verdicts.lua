@@ -14,13 +14,7 @@ end
 
 local mail = mail_from
 
--- rcpt - one recipient and the reply it must get
-local function rcpt(conn, qid, addr, want)
-	mt.macro(conn, SMFIC_RCPT, "i", qid, "{rcpt_addr}", addr)
-	check(mt.rcptto(conn, "<" .. addr .. ">") == nil, "mt.rcptto() failed")
-	local got = mt.getreply(conn)
-	check(got == want, addr .. ": reply " .. tostring(got) .. ", expected " .. tostring(want))
-end
+local rcpt = rcpt_to
 
 -- group - what the header says of one bypassed domain
 local function group(domain)

@@ -99,67 +99,83 @@ static struct mxset *mxset_of(size_t n, const unsigned *prefs, const char *const
 	return m;
 }
 
+/* Three MX hosts, this host the last (pref 20): two better ones. */
+struct three {
+	struct config cfg;
+	struct store *store;
+	struct prober *p;
+	struct mxset *m;
+	struct mx_rank rank;
+	enum probe_state states[MX_MAX_ENTRIES];
+	uint64_t probes;		/* STAT_PROBES before the test */
+};
+
+static const char *const three_addrs[] = { "192.0.2.1", "192.0.2.2", "192.0.2.3" };
+
+static int three_setup(void **state)
+{
+	static const unsigned prefs[] = { 5, 10, 20 };
+	struct three *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return -1;
+	t->cfg = (struct config){ .probe_port = 25, .probe_timeout_ms = 1000, .probe_banner = true,
+				  .probe_ttl_up = 300, .probe_ttl_down = 60 };
+	t->store = store_new_memory(100, 100, NULL);
+	t->p = prober_new(t->store, 4);
+	t->m = mxset_of(3, prefs, three_addrs);
+	t->rank = (struct mx_rank){ .has_self = true, .rank = 20, .lowest = 5, .self = { [2] = true } };
+	t->probes = stats_get(STAT_PROBES);
+	*state = t;
+	return t->store == NULL || t->p == NULL;
+}
+
+static int three_teardown(void **state)
+{
+	struct three *t = *state;
+
+	prober_free(t->p);
+	store_free(t->store);
+	free(t->m);
+	free(t);
+	return 0;
+}
+
 /* A later better MX already known up settles it: the earlier ones, with
  * no result yet, are not probed (a probe started and dropped at once
  * would leave no result, and be started again for every recipient). */
 static void test_known_up_settles(void **state)
 {
-	static const unsigned prefs[] = { 5, 10, 20 };
-	static const char *const addrs[] = { "192.0.2.1", "192.0.2.2", "192.0.2.3" };
-	struct config cfg = { .probe_port = 25, .probe_timeout_ms = 1000, .probe_banner = true,
-			      .probe_ttl_up = 300, .probe_ttl_down = 60 };
-	struct store *store = store_new_memory(100, 100, NULL);
-	struct prober *p = prober_new(store, 4);
-	struct mxset *m = mxset_of(3, prefs, addrs);
-	struct mx_rank rank = { .has_self = true, .rank = 20, .lowest = 5, .self = { [2] = true } };
-	enum probe_state states[MX_MAX_ENTRIES] = { PROBE_NONE };
-	uint64_t probes = stats_get(STAT_PROBES);
+	struct three *t = *state;
 	bool up;
 
-	(void)state;
 	/* a result another recipient found: asked for (lead), then put */
-	assert_int_equal(store_probe_get(store, "192.0.2.2 25", 0, 0, &up), STORE_PROBE_LEAD);
-	store_probe_put(store, "192.0.2.2 25", true, 300, 0);
-	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
-	assert_int_equal(states[1], PROBE_UP);
-	assert_int_equal(stats_get(STAT_PROBES), probes);
+	assert_int_equal(store_probe_get(t->store, "192.0.2.2 25", 0, 0, &up), STORE_PROBE_LEAD);
+	store_probe_put(t->store, "192.0.2.2 25", true, 300, 0);
+	probe_better(t->p, &t->cfg, t->m, &t->rank, UINT64_MAX, t->states);
+	assert_int_equal(t->states[1], PROBE_UP);
+	assert_int_equal(stats_get(STAT_PROBES), t->probes);
 	/* and nothing was left half-asked for the address not probed */
-	assert_false(store_probe_known(store, "192.0.2.1 25", 0, &up));
-	prober_free(p);
-	store_free(store);
-	free(m);
+	assert_false(store_probe_known(t->store, "192.0.2.1 25", 0, &up));
 }
 
 /* Every better MX known down: a legitimate backup delivery, decided from
  * the local copy alone (no probe, nothing left half-asked). */
 static void test_known_down_settles(void **state)
 {
-	static const unsigned prefs[] = { 5, 10, 20 };
-	static const char *const addrs[] = { "192.0.2.1", "192.0.2.2", "192.0.2.3" };
-	struct config cfg = { .probe_port = 25, .probe_timeout_ms = 1000, .probe_banner = true,
-			      .probe_ttl_up = 300, .probe_ttl_down = 60 };
-	struct store *store = store_new_memory(100, 100, NULL);
-	struct prober *p = prober_new(store, 4);
-	struct mxset *m = mxset_of(3, prefs, addrs);
-	struct mx_rank rank = { .has_self = true, .rank = 20, .lowest = 5, .self = { [2] = true } };
-	enum probe_state states[MX_MAX_ENTRIES] = { PROBE_NONE };
-	uint64_t probes = stats_get(STAT_PROBES);
+	struct three *t = *state;
 	bool up;
 
-	(void)state;
 	for (size_t i = 0; i < 2; i++) {
 		char key[64];
-		snprintf(key, sizeof(key), "%s 25", addrs[i]);
-		assert_int_equal(store_probe_get(store, key, 0, 0, &up), STORE_PROBE_LEAD);
-		store_probe_put(store, key, false, 60, 0);
+		snprintf(key, sizeof(key), "%s 25", three_addrs[i]);
+		assert_int_equal(store_probe_get(t->store, key, 0, 0, &up), STORE_PROBE_LEAD);
+		store_probe_put(t->store, key, false, 60, 0);
 	}
-	probe_better(p, &cfg, m, &rank, UINT64_MAX, states);
-	assert_int_equal(states[0], PROBE_DOWN);
-	assert_int_equal(states[1], PROBE_DOWN);
-	assert_int_equal(stats_get(STAT_PROBES), probes);
-	prober_free(p);
-	store_free(store);
-	free(m);
+	probe_better(t->p, &t->cfg, t->m, &t->rank, UINT64_MAX, t->states);
+	assert_int_equal(t->states[0], PROBE_DOWN);
+	assert_int_equal(t->states[1], PROBE_DOWN);
+	assert_int_equal(stats_get(STAT_PROBES), t->probes);
 }
 
 static uint64_t fake_now;
@@ -250,8 +266,10 @@ int main(void)
 		tests[n++] = (struct CMUnitTest){ cases[i].name, test_greeting, NULL, NULL,
 						  (void *)&cases[i] };
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bytewise);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_known_up_settles);
-	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_known_down_settles);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_known_up_settles,
+									three_setup, three_teardown);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_known_down_settles,
+									three_setup, three_teardown);
 	for (size_t i = 0; i < sizeof(confirm_cases) / sizeof(confirm_cases[0]); i++)
 		tests[n++] = (struct CMUnitTest){ confirm_cases[i].name, test_confirm, NULL, NULL,
 						  (void *)&confirm_cases[i] };
