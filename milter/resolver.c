@@ -13,7 +13,8 @@
  *
  *	A resolver wraps one c-ares channel. c-ares 1.18 has no locking inside
  *	a channel, so a resolver belongs to one thread at a time: each
- *	connection makes its own, on its first cache miss.
+ *	connection has its own, and its channel is made on its first cache
+ *	miss.
  *
  *	Each phase (MX, then addresses) may take DnsTimeout x DnsTries, and
  *	never past the caller's deadline: c-ares doubles its timeout on each
@@ -44,6 +45,7 @@
 
 struct resolver {
 	ares_channel channel;
+	bool ready;			/* the channel is made: on the first lookup */
 	const struct config *cfg;
 };
 
@@ -64,17 +66,29 @@ struct host_query {
 	size_t index;
 };
 
-/* resolver_new - a c-ares channel set up from the configuration */
+/* resolver_new - a resolver for the configuration; its c-ares channel
+ * is made on its first lookup, so that a connection whose domains are all
+ * in the cache never makes one (setting up and closing a channel costs
+ * more than the rest of a warm decision) */
 struct resolver *resolver_new(const struct config *cfg, char *err, size_t errlen)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
-	struct ares_options o = { 0 };
-	int rc;
 
 	if (r == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	r->cfg = cfg;
+	return r;
+}
+
+/* channel_open - the c-ares channel, set up from the configuration */
+static bool channel_open(struct resolver *r, char *err, size_t errlen)
+{
+	const struct config *cfg = r->cfg;
+	struct ares_options o = { 0 };
+	int rc;
+
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
 	o.timeout = (int)cfg->dns_timeout_ms;
 	o.tries = (int)cfg->dns_tries;
@@ -83,18 +97,15 @@ struct resolver *resolver_new(const struct config *cfg, char *err, size_t errlen
 			       | ARES_OPT_TRIES | ARES_OPT_LOOKUPS);
 	if (rc != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares initialisation failed: %s", ares_strerror(rc));
-		free(r);
-		return NULL;
+		return false;
 	}
 	if (cfg->dns_servers != NULL
 	    && (rc = ares_set_servers_ports_csv(r->channel, cfg->dns_servers)) != ARES_SUCCESS) {
 		snprintf(err, errlen, "DnsServers %s: %s", cfg->dns_servers, ares_strerror(rc));
 		ares_destroy(r->channel);
-		free(r);
-		return NULL;
+		return false;
 	}
-	r->cfg = cfg;
-	return r;
+	return r->ready = true;
 }
 
 /* resolver_free - close the channel */
@@ -102,7 +113,8 @@ void resolver_free(struct resolver *r)
 {
 	if (r == NULL)
 		return;
-	ares_destroy(r->channel);
+	if (r->ready)
+		ares_destroy(r->channel);
 	free(r);
 }
 
@@ -428,12 +440,18 @@ static void settle_ttl(struct lookup *lk)
 	}
 }
 
-/* mxset_lookup - ask DNS; always returns a set (or NULL without memory) */
+/* mxset_lookup - ask DNS; always returns a set (or NULL when it could not
+ * ask: no memory, or no c-ares channel) */
 struct mxset *mxset_lookup(struct resolver *r, const char *domain, uint64_t deadline_ms)
 {
 	struct lookup lk = { .r = r, .ttl = UINT32_MAX, .status = MX_ERROR,
 			     .host_failure = MX_ERROR, .final_deadline = deadline_ms };
+	char err[256];
 
+	if (!r->ready && !channel_open(r, err, sizeof(err))) {
+		log_error("mxset: %s: %s", domain, err);
+		return NULL;
+	}
 	if ((lk.set = mxset_new(domain, 0)) == NULL)
 		return NULL;
 	new_phase(&lk);

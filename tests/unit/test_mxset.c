@@ -327,6 +327,17 @@ static int all_addr_queries(void)
 	return n;
 }
 
+/* channels made: a resolver makes its own on its first lookup only */
+static atomic_int channels_made;
+
+int __real_ares_init_options(ares_channel *channel, struct ares_options *options, int optmask);
+int __wrap_ares_init_options(ares_channel *channel, struct ares_options *options, int optmask);
+int __wrap_ares_init_options(ares_channel *channel, struct ares_options *options, int optmask)
+{
+	atomic_fetch_add(&channels_made, 1);
+	return __real_ares_init_options(channel, options, optmask);
+}
+
 void __wrap_ares_query(ares_channel channel, const char *name, int dnsclass, int type,
 		       ares_callback callback, void *arg)
 {
@@ -837,6 +848,37 @@ static void test_get_second_call_hits(void **state)
 	cache_free(c);
 }
 
+/* A connection whose domains are all cached never sets up c-ares. */
+static void test_channel_only_on_a_miss(void **state)
+{
+	struct cache *c = mxset_cache_new(100);
+	char err[256];
+	struct resolver *r = resolver_new(cfg, err, sizeof(err)), *r2;
+	struct mxset *m;
+	int before = atomic_load(&channels_made);
+	bool hit;
+
+	(void)state;
+	assert_non_null(r);
+	zone = &two_mx;
+	assert_int_equal(atomic_load(&channels_made), before);	/* nothing yet */
+	m = mxset_get(r, c, "example.org", clock_ms() + 5000, &hit);	/* a miss: one */
+	assert_false(hit);
+	assert_int_equal(atomic_load(&channels_made), before + 1);
+	mxset_release(m);
+	m = mxset_get(r, c, "example.org", clock_ms() + 5000, &hit);	/* the same one */
+	mxset_release(m);
+	assert_int_equal(atomic_load(&channels_made), before + 1);
+	r2 = resolver_new(cfg, err, sizeof(err));	/* the next connection, all hits */
+	m = mxset_get(r2, c, "example.org", clock_ms() + 5000, &hit);
+	assert_true(hit);
+	mxset_release(m);
+	resolver_free(r2);
+	assert_int_equal(atomic_load(&channels_made), before + 1);
+	resolver_free(r);
+	cache_free(c);
+}
+
 /* A cache on a clock the test moves, holding sets the way mxset's does. */
 static uint64_t fake_now;
 
@@ -1166,6 +1208,7 @@ int main(void)
 	CASES(test_many_records, many_cases);
 	CASES(test_answer_ttl, ttl_cases);
 	TEST(test_get_second_call_hits);
+	TEST(test_channel_only_on_a_miss);
 	CASES(test_get_kept, keep_cases);
 	TEST(test_get_single_flight);
 	TEST(test_get_waiter_deadline);
