@@ -44,9 +44,9 @@ struct decision {
 	struct mx_rank rank;
 	enum probe_state probes[MX_MAX_ENTRIES];
 	struct evidence evidence;	/* asked for a bypass candidate only */
-	struct action_result action;	/* decide_action() */
-	enum retry_state retry;		/* ... what the retry memory said */
-	uint64_t retry_first_ms;	/* ... its first tempfail (check mode) */
+	struct action_facts action_facts;	/* decide_action(): what it chose from */
+	struct action_result action;	/* ... and what it chose */
+	uint64_t retry_first_ms;	/* ... the first tempfail (check mode) */
 };
 
 /* Which store the services use. */

@@ -137,10 +137,9 @@ static void print_action(const struct config *cfg, struct services *s,
 	else if (a->tag)
 		printf(" (header %s)", cfg->header_name);
 	printf("\n");
-	switch (d->retry) {
+	switch (d->action_facts.retry) {
 	case RETRY_NOT_ASKED:
-		if (d->result.verdict == VERDICT_BYPASS && cfg->retry_after > 0
-		    && a->action == ACTION_TEMPFAIL)
+		if (action_asks_retry(&d->action_facts))	/* no client to ask for */
 			printf("retry: not asked (no client: -C CLIENT-ADDR); a retry after "
 			       "RetryAfter %u s is accepted and tagged\n", cfg->retry_after);
 		break;

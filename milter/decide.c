@@ -160,25 +160,29 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 void decide_action(const struct config *cfg, struct services *s, const struct decision_input *in,
 		   bool dry_run, struct decision *d)
 {
-	struct action_facts f = {
+	struct action_facts *f = &d->action_facts;
+
+	*f = (struct action_facts){
 		.verdict = d->result.verdict,
 		.configured = cfg->action,
 		.retry_after = cfg->retry_after,
 	};
-
-	if (f.verdict == VERDICT_BYPASS) {
+	if (f->verdict == VERDICT_BYPASS) {
 		const struct domain_entry *e = domain_map_find(&cfg->action_map, in->domain);
 		if (e != NULL)
-			f.configured = (enum action)e->value;
+			f->configured = (enum action)e->value;
 	}
-	if (action_asks_retry(&f) && !dry_run)
-		f.retry = retry_check(s->store, &in->client, cfg->retry_prefix4, cfg->retry_prefix6,
-				      in->domain, cfg->retry_after, cfg->retry_expire);
-	else if (action_asks_retry(&f) && in->client.family != 0)
-		f.retry = retry_peek(s->store, &in->client, cfg->retry_prefix4, cfg->retry_prefix6,
-				     in->domain, cfg->retry_after, &d->retry_first_ms);
-	action_decide(&f, &d->action);
-	d->retry = f.retry;
+	if (action_asks_retry(f)) {
+		if (!dry_run)
+			f->retry = retry_check(s->store, &in->client, cfg->retry_prefix4,
+					       cfg->retry_prefix6, in->domain, cfg->retry_after,
+					       cfg->retry_expire);
+		else if (in->client.family != 0)	/* check mode: only look */
+			f->retry = retry_peek(s->store, &in->client, cfg->retry_prefix4,
+					      cfg->retry_prefix6, in->domain, cfg->retry_after,
+					      &d->retry_first_ms);
+	}
+	action_decide(f, &d->action);
 	if (dry_run || d->action.action == ACTION_ACCEPT)
 		return;
 	stats_bypass(d->evidence.network, in->domain);
