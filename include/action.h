@@ -40,6 +40,7 @@ struct action_result {
 const char *action_name(enum action a);
 const char *action_counter(enum action a);
 bool action_in_line(enum action a);
+bool action_replies(enum action a);
 bool action_parse(const char *word, enum action *out);
 const char *action_choices(char *buf, size_t len);
 

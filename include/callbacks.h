@@ -13,18 +13,30 @@ struct services;
 /* What the milter negotiates: the steps it skips, the steps it never
  * answers, the actions it may take, and the macros it reads.
  *
- * The connect step is answered: with no reply owed, an MTA that defers
- * the recipient itself (a greylisting policy service) sends connect,
- * MAIL, abort and quit and closes at once, and libmilter (8.17) takes the
- * hang-up of a unix socket for an error before it reads what is waiting:
- * the connection, the witness a backup asks for, would go unseen. */
+ * Skipped always: HELO, DATA, EOH, body, unknown commands. Skipped when
+ * the MTA takes macro lists (SMFIF_SETSYMLIST): MAIL, since the RCPT
+ * step then brings the queue id and {auth_authen}; an MTA without lists
+ * keeps the MAIL step, unanswered, for them.
+ *
+ * Never answered: the headers (only counted, for the removal of forged
+ * copies at end of message), and MAIL. RCPT is unanswered when the
+ * connection's configuration never replies to one (Action and every
+ * ActionMap entry tag or log): the header is added at end of message,
+ * and the MTA does not wait for the decision at each recipient.
+ *
+ * Connect is answered while witnesses are kept (WitnessWindow): with no
+ * reply owed, an MTA that defers the recipient itself (a greylisting
+ * policy service) sends connect, abort and quit and closes at once, and
+ * libmilter (8.17) takes the hang-up of a unix socket for an error before
+ * it reads what is waiting: the connection, the witness a backup asks
+ * for, would go unseen. */
 #define MXB_STEPS_SKIPPED \
 	(SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA)
+#define MXB_STEPS_SKIPPED_WITH_LISTS SMFIP_NOMAIL
 #define MXB_STEPS_NOREPLY (SMFIP_NR_MAIL | SMFIP_NR_HDR)
 #define MXB_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST)
 #define MXB_MACROS_CONNECT "{daemon_addr} {if_addr} {client_addr} j"
-#define MXB_MACROS_ENVFROM "i {auth_authen}"
-#define MXB_MACROS_ENVRCPT "i {rcpt_addr}"
+#define MXB_MACROS_ENVRCPT "i {auth_authen}"
 
 struct smfiDesc *callbacks_filter(void);
 void callbacks_init(struct services *s);

@@ -36,6 +36,8 @@ struct config {
 	enum action action;
 	char *action_map_file;
 	struct domain_map action_map;	/* value: enum action */
+	bool rcpt_replies;		/* derived: Action or an ActionMap entry
+					 * answers a RCPT (tempfail, reject) */
 	char *domains_spec;		/* NULL: every domain is checked */
 	struct domain_map domains;
 	char *header_name;

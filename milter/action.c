@@ -66,6 +66,12 @@ bool action_in_line(enum action a)
 	return actions[a].in_line;
 }
 
+/* action_replies - whether it answers the RCPT itself (a 4xx or 5xx) */
+bool action_replies(enum action a)
+{
+	return actions[a].code != NULL;
+}
+
 /* action_parse - a value of Action or ActionMap, case-insensitive */
 bool action_parse(const char *word, enum action *out)
 {

@@ -7,16 +7,19 @@
  *	struct smfiDesc *callbacks_filter(void)
  * DESCRIPTION
  *	The thin layer between libmilter and the modules that decide. It asks
- *	the MTA for the least it needs (xxfi_negotiate): no HELO, DATA, EOH,
- *	body or unknown-command steps, no replies for MAIL and headers, and
- *	only the macros the decision reads. Connect is answered, so that the
- *	connection is seen even when the MTA ends it at once (callbacks.h).
+ *	the MTA for the least it needs (xxfi_negotiate, callbacks.h says why
+ *	each step is kept): connect, RCPT, the headers and end of message;
+ *	MAIL only from an MTA that cannot take macro lists; a reply owed
+ *	only where the milter may have something to say: at end of message,
+ *	at RCPT when the configuration may tempfail or reject, at connect
+ *	while witnesses are kept; and only the macros the decision reads.
  *
  *	Per-connection state lives in a struct conn hung on smfi_setpriv(),
  *	never in globals: it is made at negotiation, holds a reference to the
  *	configuration the connection started with, and is freed in close,
  *	which libmilter calls once on every path. Per-message state (struct
- *	msg) is made at MAIL and freed at end of message, abort or close.
+ *	msg) is made at its first recipient (or at MAIL, when the MTA sends
+ *	it) and freed at end of message, abort or close.
  *
  *	At RCPT each recipient domain gets its verdict and its action
  *	(decide.c, which asks verdict.c and action.c); this layer only
@@ -128,6 +131,19 @@ static void conn_update_tag(SMFICTX *ctx, struct conn *c)
 		log_sanitize(c->tag, sizeof(c->tag), qid);
 }
 
+/* msg_new - a message begins: at MAIL, or at its first RCPT when the
+ * MAIL step was negotiated away ({auth_authen} then comes with RCPT) */
+static bool msg_new(SMFICTX *ctx, struct conn *c)
+{
+	const char *auth;
+
+	if ((c->msg = calloc(1, sizeof(*c->msg))) == NULL)
+		return false;
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	c->msg->authenticated = auth != NULL && *auth != '\0';
+	return true;
+}
+
 /* msg_free - end of a message, whatever way it ended */
 static void msg_free(struct conn *c)
 {
@@ -144,6 +160,18 @@ static void conn_free(struct conn *c)
 	config_release(c->cfg);
 	free(c);
 	atomic_fetch_sub(&open_conns, 1);
+}
+
+/* steps_noreply - the steps this connection leaves unanswered */
+static unsigned long steps_noreply(const struct config *cfg)
+{
+	unsigned long nr = MXB_STEPS_NOREPLY;
+
+	if (!cfg->rcpt_replies)
+		nr |= SMFIP_NR_RCPT;
+	if (cfg->witness_window == 0)
+		nr |= SMFIP_NR_CONN;
+	return nr;
 }
 
 /* cb_negotiate - ask for the least: steps, replies and macros */
@@ -165,17 +193,18 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		return SMFIS_CONTINUE;
 	}
 	atomic_fetch_add(&open_conns, 1);
-	*pf1 |= f1 & MXB_STEPS_NOREPLY;
-	c->steps = *pf1;
 	c->id = atomic_fetch_add(&next_conn_id, 1);
 	snprintf(c->tag, sizeof(c->tag), "conn%lu", c->id);
 	smfi_setpriv(ctx, c);
-	if (f0 & SMFIF_SETSYMLIST) {
-		/* replaces the MTA's lists: ask for everything read later */
-		smfi_setsymlist(ctx, SMFIM_CONNECT, MXB_MACROS_CONNECT);
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, MXB_MACROS_ENVFROM);
-		smfi_setsymlist(ctx, SMFIM_ENVRCPT, MXB_MACROS_ENVRCPT);
-	}
+	/* a list replaces the MTA's own for that step: ask for all read */
+	if ((f0 & SMFIF_SETSYMLIST)
+	    && smfi_setsymlist(ctx, SMFIM_CONNECT, MXB_MACROS_CONNECT) == MI_SUCCESS
+	    && smfi_setsymlist(ctx, SMFIM_ENVRCPT, MXB_MACROS_ENVRCPT) == MI_SUCCESS)
+		*pf1 |= f1 & MXB_STEPS_SKIPPED_WITH_LISTS;
+	*pf1 |= f1 & steps_noreply(c->cfg);
+	if (*pf1 & SMFIP_NOMAIL)
+		*pf1 &= ~(unsigned long)SMFIP_NR_MAIL;
+	c->steps = *pf1;
 	return SMFIS_CONTINUE;
 }
 
@@ -214,25 +243,22 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		log_debug("%s: connect from %s [%s] to %s", c->tag, hostname ? hostname : "-",
 			  netaddr_format(&c->client, client, sizeof(client)),
 			  netaddr_format(&c->local, local, sizeof(local)));
-	return SMFIS_CONTINUE;		/* answered: see MXB_STEPS_NOREPLY */
+	return reply(c, SMFIP_NR_CONN);	/* answered while witnesses are kept */
 }
 
-/* cb_envfrom - a new message */
+/* cb_envfrom - a new message (from an MTA without macro lists) */
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	const char *auth;
 
 	(void)argv;
 	if (c == NULL)
 		return SMFIS_ACCEPT;
 	msg_free(c);
-	if ((c->msg = calloc(1, sizeof(*c->msg))) == NULL) {
+	if (!msg_new(ctx, c)) {
 		log_error("%s: out of memory at MAIL: accepting the message", c->tag);
 		return (c->steps & SMFIP_NR_MAIL) ? SMFIS_NOREPLY : SMFIS_ACCEPT;
 	}
-	auth = smfi_getsymval(ctx, "{auth_authen}");
-	c->msg->authenticated = auth != NULL && *auth != '\0';
 	conn_update_tag(ctx, c);
 	return reply(c, SMFIP_NR_MAIL);
 }
@@ -312,8 +338,13 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct decision_input in;
 	sfsistat rc;
 
-	if (c == NULL || c->msg == NULL || argv[0] == NULL)
+	if (c == NULL)
 		return SMFIS_CONTINUE;
+	if (argv[0] == NULL || (c->msg == NULL && !msg_new(ctx, c))) {
+		log_error("%s: %s at RCPT: accepting the recipient", c->tag,
+			  argv[0] == NULL ? "no address" : "out of memory");
+		return reply(c, SMFIP_NR_RCPT);
+	}
 	cfg = c->cfg;
 	conn_update_tag(ctx, c);
 	c->msg->rcpts++;
@@ -335,10 +366,13 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	decide_action(cfg, services, &in, false, &d);
 	if (d.action.tag)
 		add_tag(c->msg, domain, &d);
-	if (d.action.code != NULL)
+	if (c->steps & SMFIP_NR_RCPT)
+		rc = SMFIS_NOREPLY;	/* the configuration never replies here */
+	else if (d.action.code != NULL) {
 		set_reply(ctx, c, d.action.code, d.action.xcode);
-	rc = d.action.action == ACTION_TEMPFAIL ? SMFIS_TEMPFAIL
-		: d.action.action == ACTION_REJECT ? SMFIS_REJECT : SMFIS_CONTINUE;
+		rc = d.action.action == ACTION_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_REJECT;
+	} else
+		rc = SMFIS_CONTINUE;
 	log_decision(c, domain, &d);
 	decision_clear(&d);
 	return rc;

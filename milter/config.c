@@ -454,6 +454,14 @@ static void cross_check(struct config *c, struct origin *o, const unsigned *line
 #endif
 }
 
+/* derive - facts read per connection, worked out once per load */
+static void derive(struct config *c)
+{
+	c->rcpt_replies = action_replies(c->action);
+	for (size_t i = 0; i < c->action_map.n && !c->rcpt_replies; i++)
+		c->rcpt_replies = action_replies((enum action)c->action_map.v[i].value);
+}
+
 /* config_new - a configuration with every default applied */
 static struct config *config_new(void)
 {
@@ -529,6 +537,7 @@ struct config *config_load(const char *path, bool must_exist, struct config_diag
 		config_free(c);
 		return NULL;
 	}
+	derive(c);
 	return c;
 }
 

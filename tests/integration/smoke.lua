@@ -7,14 +7,16 @@ local function run()
 	local conn = mt.connect("unix:" .. sock, 40, 0.25)
 	check(conn ~= nil, "mt.connect() failed")
 
-	-- the milter asks for the least the decision needs
+	-- the milter asks for the least the decision needs: no MAIL step (the
+	-- macros come with RCPT), and with Action tag no reply to RCPT
 	for _, opt in ipairs({ SMFIP_NOHELO, SMFIP_NOBODY, SMFIP_NOEOH, SMFIP_NODATA,
-			       SMFIP_NOUNKNOWN, SMFIP_NR_MAIL, SMFIP_NR_HDR }) do
+			       SMFIP_NOUNKNOWN, SMFIP_NOMAIL, SMFIP_NR_HDR, SMFIP_NR_RCPT }) do
 		check(mt.test_option(conn, opt), "protocol option " .. opt .. " not negotiated")
 	end
 	-- connect is answered: a connection the MTA ends at once is still seen
 	check(not mt.test_option(conn, SMFIP_NR_CONN), "connect must be answered")
 	check(not mt.test_option(conn, SMFIP_NORCPT), "RCPT must not be skipped")
+	check(not mt.test_option(conn, SMFIP_NOHDRS), "headers must not be skipped")
 	check(mt.test_action(conn, SMFIF_ADDHDRS), "SMFIF_ADDHDRS not negotiated")
 	check(mt.test_action(conn, SMFIF_CHGHDRS), "SMFIF_CHGHDRS not negotiated")
 
@@ -22,11 +24,8 @@ local function run()
 	check(mt.conninfo(conn, "client.example", "192.0.2.7") == nil, "mt.conninfo() failed")
 
 	-- message 1: carries a forged copy of our header
-	mt.macro(conn, SMFIC_MAIL, "i", "4XyZ1", "{auth_authen}", "")
-	check(mt.mailfrom(conn, "<sender@example.net>") == nil, "mt.mailfrom() failed")
-	mt.macro(conn, SMFIC_RCPT, "i", "4XyZ1", "{rcpt_addr}", "user@example.org")
-	check(mt.rcptto(conn, "<user@example.org>") == nil, "mt.rcptto() failed")
-	check(mt.getreply(conn) == SMFIR_CONTINUE, "RCPT: expected continue")
+	mail_from(conn, "4XyZ1", "")
+	rcpt_to(conn, "4XyZ1", "user@example.org", SMFIR_CONTINUE)
 	check(mt.header(conn, "Subject", "smoke") == nil, "mt.header() failed")
 	check(mt.header(conn, "x-mx-bypass", "bypass; forged") == nil, "mt.header() failed")
 	check(mt.eom(conn) == nil, "mt.eom() failed")
@@ -35,19 +34,20 @@ local function run()
 	check(not mt.eom_check(conn, MT_HDRADD), "no header should be added")
 
 	-- message 2 on the same connection: clean, authenticated
-	mt.macro(conn, SMFIC_MAIL, "i", "4XyZ2", "{auth_authen}", "alice")
-	check(mt.mailfrom(conn, "<alice@example.net>") == nil, "mt.mailfrom() failed")
-	mt.macro(conn, SMFIC_RCPT, "i", "4XyZ2")
-	check(mt.rcptto(conn, "<bob@Example.ORG>") == nil, "mt.rcptto() failed")
-	check(mt.getreply(conn) == SMFIR_CONTINUE, "RCPT 2: expected continue")
+	mail_from(conn, "4XyZ2", "alice")
+	rcpt_to(conn, "4XyZ2", "bob@Example.ORG", SMFIR_CONTINUE)
 	check(mt.header(conn, "Subject", "clean") == nil, "mt.header() failed")
 	check(mt.eom(conn) == nil, "mt.eom() 2 failed")
 	check(mt.getreply(conn) == SMFIR_CONTINUE, "EOM 2: expected continue")
-	check(not mt.eom_check(conn, MT_HDRDELETE), "nothing to delete in message 2")
+	-- (miltertest forgets a message's changes at MAIL only: without the
+	-- MAIL step, smoke.sh reads the log to see that nothing was removed)
+	if not mt.test_option(conn, SMFIP_NOMAIL) then
+		check(not mt.eom_check(conn, MT_HDRDELETE), "nothing to delete in message 2")
+	end
 
 	-- message 3 aborted before its end (RSET)
-	mt.macro(conn, SMFIC_MAIL, "i", "4XyZ3")
-	check(mt.mailfrom(conn, "<carol@example.net>") == nil, "mt.mailfrom() failed")
+	mail_from(conn, "4XyZ3")
+	rcpt_to(conn, "4XyZ3", "carol@example.org", SMFIR_CONTINUE)
 	check(mt.abort(conn) == nil, "mt.abort() failed")
 
 	mt.disconnect(conn)

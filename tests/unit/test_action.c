@@ -88,16 +88,21 @@ static void test_decide(void **state)
 	assert_int_equal(r.tag, ac->tag);
 }
 
-/* The words are a contract: configuration, log, statistics. */
+/* The words are a contract: configuration, log, statistics; and which
+ * actions answer the RCPT themselves. */
 static void test_words(void **state)
 {
-	static const struct { enum action a; const char *name, *counter; bool in_line; } words[] = {
-		{ ACTION_TAG, "tag", "tagged", true },
-		{ ACTION_TEMPFAIL, "tempfail", "tempfailed", true },
-		{ ACTION_REJECT, "reject", "rejected", true },
-		{ ACTION_RETRY_ACCEPT, "retry-accept", "retry-accepted", true },
-		{ ACTION_LOG, "log", "logged", false },
-		{ ACTION_ACCEPT, "accept", NULL, false },
+	static const struct {
+		enum action a;
+		const char *name, *counter;
+		bool in_line, replies;
+	} words[] = {
+		{ ACTION_TAG, "tag", "tagged", true, false },
+		{ ACTION_TEMPFAIL, "tempfail", "tempfailed", true, true },
+		{ ACTION_REJECT, "reject", "rejected", true, true },
+		{ ACTION_RETRY_ACCEPT, "retry-accept", "retry-accepted", true, false },
+		{ ACTION_LOG, "log", "logged", false, false },
+		{ ACTION_ACCEPT, "accept", NULL, false, false },
 	};
 
 	(void)state;
@@ -109,6 +114,7 @@ static void test_words(void **state)
 		else
 			assert_string_equal(action_counter(words[i].a), words[i].counter);
 		assert_int_equal(action_in_line(words[i].a), words[i].in_line);
+		assert_int_equal(action_replies(words[i].a), words[i].replies);
 		assert_int_equal(words[i].a < ACTION_COUNTED, words[i].counter != NULL);
 	}
 }

@@ -277,6 +277,37 @@ static void test_bad_line(void **state)
 	config_diag_free(&d);
 }
 
+/* Whether a RCPT may be answered: worked out once per load, from Action
+ * and every ActionMap entry (the milter then owes the MTA a reply). */
+static void test_rcpt_replies(void **state)
+{
+	char logs[256], one[256];
+	const struct { const char *action, *map; bool replies; } rows[] = {
+		{ "tag", NULL, false }, { "log", NULL, false },
+		{ "tempfail", NULL, true }, { "reject", NULL, true },
+		{ "tag", logs, false }, { "tag", one, true }, { "reject", logs, true },
+	};
+
+	(void)state;
+	/* write_file's answer lives until its next call */
+	snprintf(logs, sizeof(logs), "%s", write_file("actions-log", "example.org log\n.example.net tag\n"));
+	snprintf(one, sizeof(one), "%s", write_file("actions-one", "example.org log\nexample.com tempfail\n"));
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config_diag d = { 0 };
+		struct config *c;
+		char text[512];
+
+		snprintf(text, sizeof(text), "Action %s\n%s%s%s", rows[i].action,
+			 rows[i].map ? "ActionMap " : "", rows[i].map ? rows[i].map : "",
+			 rows[i].map ? "\n" : "");
+		c = load_text(text, &d);
+		dump_diag(&d);
+		assert_non_null(c);
+		assert_int_equal(c->rcpt_replies, rows[i].replies);
+		config_free(c);
+	}
+}
+
 /* Files named by keys report their own file and line. */
 static void test_map_file_errors(void **state)
 {
@@ -422,6 +453,7 @@ int main(void)
 		tests[n++] = (struct CMUnitTest){ bad_cases[i].name, test_bad_line, NULL, NULL,
 						  (void *)&bad_cases[i] };
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_map_file_errors);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rcpt_replies);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_every_problem_reported);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_reload_keeps_old_config_on_error);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_action_names);

@@ -1,0 +1,77 @@
+#!/bin/bash
+# conversation.sh - the milter asks the MTA for the least that still does
+# the whole job, per connection and per configuration: no MAIL step when
+# the MTA takes macro lists (queue id and {auth_authen} come with RCPT),
+# the MAIL step kept for an MTA that does not; RCPT unanswered when
+# nothing configured replies to one, answered when Action or ActionMap may
+# tempfail or reject; connect answered while witnesses are kept. Each
+# conversation must still tag a bypass and exempt an authenticated sender.
+. "$(dirname "$0")/mx_lib.sh"
+
+require_miltertest
+conf="$T/milter.conf"
+bypass_up "$conf.base"
+grep -v '^ActionMap' "$conf.base" >"$conf"
+printf 'Action tag\n' >>"$conf"
+start_milter "$conf"
+
+# talk Q MTA WANT [ACTION] - one miltertest conversation (queue ids Q1,
+# Q2) that must pass; then the log: Q1's bypass got ACTION, Q2 was exempt
+talk() {
+	local q=$1 mta=$2 want=$3 action=${4:-}
+	"$MILTERTEST" -D sock="$SOCK" -D mta="$mta" -D want="$want" -D q="$q" \
+		-D tag="$([ "$action" = log ] && echo no || echo yes)" \
+		-s "$top_srcdir/tests/integration/conversation.lua" >"$T/mt.$q" 2>&1
+	[ -z "$action" ] || check_decisions "$q" "$mta" "$want" "$action"
+}
+# check_decisions Q MTA WANT ACTION - it passed, and both were decided
+check_decisions() {
+	grep -qx 'conversation.lua: passed' "$T/mt.$1" \
+		|| { cat "$T/mt.$1"; tail -n 20 "$T/milter.log"; fail "$2: miltertest: $3"; }
+	logged milter "${1}1" live.bypass.test "client=192.0.2.7 verdict=bypass action=$4 rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
+	logged milter "${1}2" live.bypass.test "client=192.0.2.7 verdict=exempt action=accept reason=authenticated"
+}
+# set_conf KEY VALUE... - rewrite keys ("-": remove) and reload
+set_conf() {
+	while [ $# -gt 1 ]; do
+		grep -v "^$1 " "$conf" >"$conf.new" || true
+		[ "$2" = - ] || echo "$1 $2" >>"$conf.new"
+		mv "$conf.new" "$conf"
+		shift 2
+	done
+	reload milter || fail "no reload"
+}
+
+talk A lists "+NOMAIL,-NR_MAIL,+NR_RCPT,+NR_HDR,-NR_CONN,-NOHDRS,-NORCPT" tag
+pass "an MTA with macro lists, Action tag: no MAIL step, RCPT and headers unanswered, connect answered; tagged, {auth_authen} read at RCPT"
+
+talk B nolists "-NOMAIL,+NR_MAIL,+NR_RCPT,+NR_HDR,-NR_CONN" tag
+pass "an MTA without macro lists: the MAIL step kept, unanswered, for the queue id and {auth_authen}; tagged and exempt as before"
+
+set_conf WitnessWindow 0
+talk C lists "+NOMAIL,+NR_RCPT,+NR_CONN" tag
+pass "WitnessWindow 0: connect unanswered too"
+
+set_conf WitnessWindow - Action log
+talk D lists "+NOMAIL,+NR_RCPT,-NR_CONN" log
+pass "Action log: RCPT unanswered"
+
+# a configuration that may reply at RCPT: the reply comes back (the script
+# wants continue, so it stops there, saying what it got)
+printf 'live.bypass.test reject\n' >"$T/actions.tag"
+set_conf Action tag ActionMap "$T/actions.tag"
+talk E lists "+NOMAIL,-NR_RCPT"
+grep -q 'user@live.bypass.test: reply 121.0, expected 99' "$T/mt.E" \
+	|| { cat "$T/mt.E"; fail "ActionMap reject: RCPT not answered with a reply code"; }
+logged milter E1 live.bypass.test "client=192.0.2.7 verdict=bypass action=reject rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
+pass "Action tag with one ActionMap entry that rejects: RCPT answered with the reply"
+
+set_conf ActionMap - Action tempfail
+talk F nolists "-NOMAIL,+NR_MAIL,-NR_RCPT"
+grep -q 'user@live.bypass.test: reply 121.0, expected 99' "$T/mt.F" \
+	|| { cat "$T/mt.F"; fail "Action tempfail: RCPT not answered with a reply code"; }
+logged milter F1 live.bypass.test "client=192.0.2.7 verdict=bypass action=tempfail rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
+pass "Action tempfail (an MTA without lists): RCPT answered with the reply"
+
+! log_has 'error:' || fail "errors logged: $(grep 'error:' "$T/milter.log" | head -3)"
+pass "no error logged"
