@@ -13,10 +13,15 @@
  *	bytes become '?', so no peer-supplied string can forge a log line.
  *	The level and outputs may change at any time (configuration reload);
  *	they are atomics, so logging never takes a lock of ours.
+ *
+ *	A line is formatted once, straight after its stderr prefix
+ *	("ident[pid]: level: "), which is made when the process starts and
+ *	again in a forked child (its pid changed): no getpid() per line.
  */
 
 #include "autoconfig.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +42,26 @@ static const char *const level_names[] = {
 	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
+#define PREFIX_MAX 96
+static char prefixes[LOG_DEBUG + 1][PREFIX_MAX];	/* per level, for stderr */
+
+/* make_prefixes - "ident[pid]: level: " for each level */
+static void make_prefixes(void)
+{
+	for (int level = 0; level <= LOG_DEBUG; level++)
+		snprintf(prefixes[level], sizeof(prefixes[level]), "%s[%ld]: %s: ", log_ident,
+			 (long)getpid(), level_names[level]);
+}
+
 /* log_open - name the program in every line; stderr only until set up */
 void log_open(const char *ident)
 {
+	static bool registered;
+
 	log_ident = ident;
+	make_prefixes();
+	if (!registered)
+		registered = pthread_atfork(NULL, NULL, make_prefixes) == 0;
 }
 
 /* log_setup - apply the logging part of the configuration */
@@ -76,28 +97,38 @@ size_t log_sanitize(char *dst, size_t len, const char *src)
 	return n;
 }
 
+/* sanitize - in place: control and 8-bit bytes become '?' */
+static void sanitize(char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
+			p[i] = '?';
+}
+
 /* log_vwrite - format, sanitise and send one line */
 static void log_vwrite(int level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 static void log_vwrite(int level, const char *fmt, va_list ap)
 {
-	char raw[2048];
-	char line[2048];
+	char out[PREFIX_MAX + 2048 + 1];
+	size_t head, n;
+	int len;
 
 	if (!log_enabled(level) && level > LOG_ERR)
 		return;
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	log_sanitize(line, sizeof(line), raw);
+	if (prefixes[level][0] == '\0')
+		make_prefixes();	/* a line before log_open */
+	head = strlen(prefixes[level]);
+	memcpy(out, prefixes[level], head);
+	len = vsnprintf(out + head, sizeof(out) - head - 1, fmt, ap);
+	n = len < 0 ? 0 : (size_t)len < sizeof(out) - head - 1 ? (size_t)len : sizeof(out) - head - 2;
+	sanitize(out + head, n);
 	if (atomic_load(&log_syslog))
-		syslog(level, "%s", line);
+		syslog(level, "%s", out + head);
 	if (atomic_load(&log_stderr)) {
-		char out[2200];
-		int n = snprintf(out, sizeof(out), "%s[%ld]: %s: %s\n", log_ident,
-				 (long)getpid(), level_names[level], line);
-		if (n > (int)sizeof(out) - 1)
-			n = (int)sizeof(out) - 1;
+		out[head + n] = '\n';
 		/* one write per line keeps lines from threads whole */
-		if (n > 0 && write(STDERR_FILENO, out, (size_t)n) < 0) {
+		if (write(STDERR_FILENO, out, head + n + 1) < 0) {
 			/* nowhere left to report it */
 		}
 	}

@@ -71,6 +71,20 @@ function phases.verdicts()
 	mt.disconnect(conn)
 end
 
+-- ten bypassed domains in one message: the header names the first 8 (its
+-- cap), and says how many more there were
+function phases.many()
+	local conn = open("192.0.2.7")
+	local want = "bypass"
+	mail(conn, "M1")
+	for i = 1, 10 do
+		rcpt(conn, "M1", "user@many" .. i .. ".bypass.test", SMFIR_CONTINUE)
+		if i <= 8 then want = want .. group("many" .. i) end
+	end
+	finish(conn, want .. "; more=2")
+	mt.disconnect(conn)
+end
+
 -- ActionMap: reject, tempfail and log beside the default tag, per recipient
 function phases.actions()
 	local conn = open("192.0.2.7")

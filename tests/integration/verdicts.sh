@@ -52,6 +52,11 @@ pass "two forged headers removed"
 grep -qx 'recv: QUIT' "$T/greeter-127.0.0.25.log" || fail "greeter: the probe did not say QUIT"
 pass "a greeted probe says QUIT"
 
+mt_phase many
+[ "$(log_count 'M1: rcpt-domain=many[0-9]+\.bypass\.test client=192\.0\.2\.7 verdict=bypass action=tag ')" = 10 ] \
+	|| fail "ten bypassed domains: not ten tagged"
+pass "ten bypassed domains: each logged and tagged; the header names 8 and says more=2"
+
 mt_phase actions
 logged milter A1 reject.bypass.test "$C verdict=bypass action=reject $B reachable=up.bypass.test reason=better-mx-reachable"
 logged milter A1 temp.bypass.test "$C verdict=bypass action=tempfail $B reachable=up.bypass.test reason=better-mx-reachable"
