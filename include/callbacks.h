@@ -16,7 +16,9 @@ struct services;
  * Skipped always: HELO, DATA, EOH, body, unknown commands. Skipped when
  * the MTA takes macro lists (SMFIF_SETSYMLIST): MAIL, since the RCPT
  * step then brings the queue id and {auth_authen}; an MTA without lists
- * keeps the MAIL step, unanswered, for them.
+ * keeps the MAIL step, unanswered, for them. An MTA that takes the lists
+ * and sends its own (no {client_addr} at connect) would withhold
+ * {auth_authen}: its bypasses are only logged.
  *
  * Never answered: the headers (only counted, for the removal of forged
  * copies at end of message), and MAIL. RCPT is unanswered when the

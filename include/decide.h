@@ -34,6 +34,8 @@ struct decision_input {
 	struct netaddr local;		/* family 0: unknown */
 	const struct cidr_list *interfaces;	/* when local is unknown */
 	bool authenticated;
+	bool log_only;			/* the MTA withheld {auth_authen}: a bypass
+					 * is only logged, whatever the action */
 	uint64_t deadline_ms;
 };
 

@@ -85,11 +85,13 @@ struct conn {
 	struct netaddr client;
 	struct netaddr local;		/* family 0: not known */
 	unsigned long steps;		/* negotiated protocol flags */
+	bool lists_ignored;		/* took SMFIF_SETSYMLIST, sent its own lists */
 	struct resolver *resolver;	/* made on the first cache miss */
 	struct msg *msg;
 };
 
 static atomic_ulong next_conn_id = 1;
+static atomic_bool warned_lists;	/* lists_ignored said once */
 static atomic_uint open_conns;		/* contexts not yet closed */
 static struct services *services;
 static struct cidr_list interfaces;	/* read once, at start-up */
@@ -229,6 +231,21 @@ static void local_address(SMFICTX *ctx, struct netaddr *out)
 	}
 }
 
+/* lists_check - an MTA that took our macro lists sends {client_addr} at
+ * connect; one that ignored them would not send {auth_authen} at RCPT
+ * either, and the MAIL step that brings it was negotiated away: then an
+ * authenticated sender could not be told, and a bypass is only logged */
+static void lists_check(SMFICTX *ctx, struct conn *c)
+{
+	if (!(c->steps & SMFIP_NOMAIL) || smfi_getsymval(ctx, "{client_addr}") != NULL)
+		return;
+	c->lists_ignored = true;
+	if (!atomic_exchange(&warned_lists, true))
+		log_warning("milter: the MTA took the macro lists but did not send {client_addr} "
+			    "at connect: it would not send {auth_authen} at RCPT either, so its "
+			    "bypasses are only logged (action=log); said once");
+}
+
 /* cb_connect - remember who connected, and to which of our addresses */
 static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -240,6 +257,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (!netaddr_from_sockaddr(hostaddr, &c->client))
 		netaddr_parse(smfi_getsymval(ctx, "{client_addr}"), &c->client);
 	local_address(ctx, &c->local);
+	lists_check(ctx, c);
 	/* a witness for the pool: a backup may ask whether this network
 	 * tried us first (the store's thread writes it; nothing waits) */
 	evidence_record(services->store, c->cfg, &c->client, &c->local);
@@ -388,6 +406,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		.local = c->local,
 		.interfaces = &interfaces,
 		.authenticated = c->msg->authenticated,
+		.log_only = c->lists_ignored,
 		.deadline_ms = clock_ms() + cfg->decision_timeout_ms,
 	};
 	if (in.kind != DOMAIN_NAME)

@@ -171,6 +171,8 @@ void decide_action(const struct config *cfg, struct services *s, const struct de
 		const struct domain_entry *e = domain_map_find(&cfg->action_map, in->domain);
 		if (e != NULL)
 			f->configured = (enum action)e->value;
+		if (in->log_only)
+			f->configured = ACTION_LOG;
 	}
 	if (action_asks_retry(f)) {
 		if (!dry_run)

@@ -4,7 +4,9 @@
 --   miltertest -D sock=PATH -D mta=lists|nolists -D want=OPTIONS -D q=QID
 --     -D tag=yes|no -s conversation.lua
 -- mta: lists is an MTA that takes macro lists (SMFIF_SETSYMLIST, as Postfix
--- and Sendmail do); nolists one that does not offer them. want: the
+-- and Sendmail do); nolists one that does not offer them; ignores one that
+-- offers them and sends its own (no {client_addr} at connect, no
+-- {auth_authen} at RCPT). want: the
 -- protocol options the milter must ask for ("+NAME") or must not ("-NAME"),
 -- comma-separated, e.g. "+NOMAIL,+NR_RCPT,-NR_CONN". The two messages' queue
 -- ids are QID1 and QID2. tag: whether the bypass is tagged (Action log: no).
@@ -36,7 +38,12 @@ local function run()
 		      (sign == "+" and "not negotiated: " or "negotiated: ") .. name)
 	end
 
-	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.30", "j", "backup.bypass.test")
+	if mta == "ignores" then
+		mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.30", "j", "backup.bypass.test")
+	else
+		mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.30", "{client_addr}", "192.0.2.7",
+			 "j", "backup.bypass.test")
+	end
 	check(mt.conninfo(conn, "client.example", "192.0.2.7") == nil, "mt.conninfo() failed")
 	if not mt.test_option(conn, SMFIP_NR_CONN) then
 		check(mt.getreply(conn) == SMFIR_CONTINUE, "connect: expected continue")
@@ -59,7 +66,7 @@ local function run()
 	check(mt.eom_check(conn, MT_HDRDELETE, H), "forged header not deleted")
 
 	-- the same connection, an authenticated sender: exempt
-	mail_from(conn, q .. "2", "alice")
+	mail_from(conn, q .. "2", mta ~= "ignores" and "alice" or nil)
 	rcpt_to(conn, q .. "2", "user@live.bypass.test", SMFIR_CONTINUE)
 	check(mt.eom(conn) == nil, "mt.eom() 2 failed")
 	check(mt.getreply(conn) == SMFIR_CONTINUE, "EOM 2: expected continue")

@@ -20,7 +20,7 @@ start_milter "$conf"
 talk() {
 	local q=$1 mta=$2 want=$3 action=${4:-}
 	"$MILTERTEST" -D sock="$SOCK" -D mta="$mta" -D want="$want" -D q="$q" \
-		-D tag="$([ "$action" = log ] && echo no || echo yes)" \
+		-D tag="$([ "$action" = log ] || [ "$mta" = ignores ] && echo no || echo yes)" \
 		-s "$top_srcdir/tests/integration/conversation.lua" >"$T/mt.$q" 2>&1
 	[ -z "$action" ] || check_decisions "$q" "$mta" "$want" "$action"
 }
@@ -72,6 +72,19 @@ grep -q 'user@live.bypass.test: reply 121.0, expected 99' "$T/mt.F" \
 	|| { cat "$T/mt.F"; fail "Action tempfail: RCPT not answered with a reply code"; }
 logged milter F1 live.bypass.test "client=192.0.2.7 verdict=bypass action=tempfail rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
 pass "Action tempfail (an MTA without lists): RCPT answered with the reply"
+
+# an MTA that takes the lists and sends its own: {auth_authen} cannot be
+# read, so nothing is done but the log line
+set_conf ActionMap - Action tag
+talk G ignores "+NOMAIL,+NR_RCPT"
+grep -qx 'conversation.lua: passed' "$T/mt.G" || { cat "$T/mt.G"; fail "ignores: miltertest"; }
+for m in G1 G2; do
+	logged milter $m live.bypass.test "client=192.0.2.7 verdict=bypass action=log rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
+done
+[ "$(log_count 'warning: milter: the MTA took the macro lists but did not send')" = 1 ] \
+	|| fail "ignored lists: no warning, or more than one"
+talk H lists "+NOMAIL,+NR_RCPT" tag
+pass "an MTA that takes the macro lists and ignores them: bypasses only logged (an authenticated sender cannot be told), one warning; the next MTA connection is served as before"
 
 ! log_has 'error:' || fail "errors logged: $(grep 'error:' "$T/milter.log" | head -3)"
 pass "no error logged"

@@ -4,7 +4,8 @@
 --
 --   check(cond, what)            error(what) unless cond
 --   connect_from(client, daemon, name)  connect to the milter at sock, from client to
---                                daemon ({daemon_addr}; name: the j macro)
+--                                daemon ({daemon_addr}, {client_addr}; name: the j
+--                                macro), as an MTA that took the milter's macro lists
 --   mail_from(conn, qid, auth)   MAIL with its queue id and {auth_authen};
 --                                when the milter skipped the MAIL step (it
 --                                reads them at RCPT), they go with each RCPT
@@ -21,9 +22,9 @@ function connect_from(client, daemon, name)
 	local conn = mt.connect("unix:" .. sock, 40, 0.25)
 	check(conn ~= nil, "mt.connect() failed")
 	if name ~= nil then
-		mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", daemon, "j", name)
+		mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", daemon, "{client_addr}", client, "j", name)
 	else
-		mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", daemon)
+		mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", daemon, "{client_addr}", client)
 	end
 	check(mt.conninfo(conn, "client.example", client) == nil, "mt.conninfo() failed")
 	return conn

@@ -20,7 +20,8 @@ local function run()
 	check(mt.test_action(conn, SMFIF_ADDHDRS), "SMFIF_ADDHDRS not negotiated")
 	check(mt.test_action(conn, SMFIF_CHGHDRS), "SMFIF_CHGHDRS not negotiated")
 
-	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.2", "j", "mx2.example.test")
+	mt.macro(conn, SMFIC_CONNECT, "{daemon_addr}", "127.0.0.2", "{client_addr}", "192.0.2.7",
+		 "j", "mx2.example.test")
 	check(mt.conninfo(conn, "client.example", "192.0.2.7") == nil, "mt.conninfo() failed")
 
 	-- message 1: carries a forged copy of our header
