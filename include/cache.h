@@ -35,6 +35,8 @@ struct cache *cache_new(size_t capacity, const struct cache_ops *ops,
 			uint64_t (*now_ms)(void));
 void cache_free(struct cache *c);
 void cache_set_capacity(struct cache *c, size_t capacity);
+void cache_set_refresh(struct cache *c, void (*refresh)(void *arg, const char *key), void *arg);
+uint64_t cache_refresh_window(uint64_t ttl_ms);
 
 enum cache_status cache_get(struct cache *c, const char *key, uint64_t deadline_ms,
 			    void **value);

@@ -16,6 +16,7 @@
 struct cache;
 struct config;
 struct prober;
+struct refresher;
 struct resolver;
 struct store;
 struct stats_caches;
@@ -25,6 +26,7 @@ struct services {
 	struct cache *mxsets;
 	struct prober *prober;
 	struct store *store;		/* retry memory and probe results */
+	struct refresher *refresher;	/* refresh ahead (the daemon's only) */
 };
 
 struct decision_input {

@@ -4,6 +4,7 @@
 #ifndef MXB_PROBE_H
 #define MXB_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ enum greeting {
 
 enum greeting probe_parse_greeting(const char *buf, size_t len);
 void probe_key(char *key, size_t len, const struct netaddr *a, unsigned port);
+bool probe_key_parse(const char *key, struct netaddr *a, unsigned *port);
 
 struct prober *prober_new(struct store *store, unsigned concurrency);
 void prober_free(struct prober *p);
@@ -32,5 +34,6 @@ void prober_set_concurrency(struct prober *p, unsigned concurrency);
 
 void probe_better(struct prober *p, const struct config *cfg, const struct mxset *m,
 		  const struct mx_rank *rank, uint64_t deadline_ms, enum probe_state *states);
+bool probe_renew(struct prober *p, const struct config *cfg, const char *key);
 
 #endif

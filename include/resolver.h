@@ -21,6 +21,8 @@ struct mxset *mxset_lookup(struct resolver *r, const char *domain, uint64_t dead
 struct cache *mxset_cache_new(size_t capacity);
 struct mxset *mxset_get(struct resolver *r, struct cache *cache, const char *domain,
 			uint64_t deadline_ms, bool *hit);
+bool mxset_refresh(struct resolver *r, struct cache *cache, const char *domain,
+		   uint64_t deadline_ms);
 
 unsigned dns_answer_ttl(const unsigned char *abuf, int alen, int type);
 

@@ -30,6 +30,9 @@ enum counter {
 	STAT_STORE_LOCAL,		/* answered in memory while it was away */
 	STAT_PROBE_CONFIRMS,		/* probes repeated before a bypass (ProbeConfirm) */
 	STAT_WITNESSES,			/* connections recorded as witnesses */
+	STAT_DNS_REFRESHES,		/* MX sets looked up again ahead of expiry */
+	STAT_PROBE_REFRESHES,		/* probe results renewed ahead of expiry */
+	STAT_REFRESH_DROPPED,		/* refreshes not made: the queue was full */
 	STAT_COUNT
 };
 

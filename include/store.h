@@ -54,7 +54,11 @@ bool store_probe_known(struct store *s, const char *key, uint64_t not_before, bo
 bool store_probe_stale(struct store *s, const char *key, uint64_t not_before);
 void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,
 		     unsigned history_s);
+void store_probe_renew(struct store *s, const char *key, bool up, unsigned ttl_s,
+		       unsigned history_s);
 void store_probe_abandon(struct store *s, const char *key);
+void store_probe_refresh(struct store *s, void (*refresh)(void *arg, const char *key),
+			 void *arg);
 
 /* What the store knows in favour of a bypass candidate (store time, ms;
  * 0: nothing within the window). */

@@ -19,6 +19,17 @@
  *	first. Keys being looked up do not count and are never evicted.
  *	Values are reference-counted through cache_ops, so an evicted or
  *	expired value stays valid for threads still using it.
+ *
+ *	Refresh ahead (cache_set_refresh): a hit, by cache_get or
+ *	cache_peek, on an answer in the last part of its life calls the
+ *	cache's refresh hook with the key, once: the entry is then marked
+ *	refreshing until a new answer replaces it (cache_put, cache_update,
+ *	cache_set) or it expires. The last part is the last quarter of its
+ *	TTL, but at least REFRESH_FLOOR_MS and at most half of it (a TTL of
+ *	2 s is due after 1 s, one of 1 s after 500 ms; a TTL of 0 never).
+ *	The hook is called after the mutex is let go; whoever it asks
+ *	writes the new answer with cache_set, so readers keep hitting the
+ *	old one until then.
  */
 
 #include "autoconfig.h"
@@ -38,12 +49,16 @@ struct link {
 	struct link *prev, *next;
 };
 
+#define REFRESH_FLOOR_MS 1000	/* due at least this long before expiry */
+
 struct entry {
 	struct link lru;		/* LRU list, answered entries only */
 	struct entry *hnext;		/* hash chain */
 	uint64_t expires;
+	uint64_t ttl;			/* the life it was given, ms */
 	void *value;
 	bool pending;			/* a leader is looking it up */
+	bool refreshing;		/* the refresh hook was called for this answer */
 	char key[];
 };
 
@@ -58,6 +73,8 @@ struct cache {
 	struct link lru;		/* sentinel: lru.next is the most recent */
 	const struct cache_ops *ops;
 	uint64_t (*now)(void);
+	void (*refresh)(void *arg, const char *key);	/* NULL: no refresh ahead */
+	void *refresh_arg;
 	struct cache_stats stats;
 };
 
@@ -157,6 +174,40 @@ static void trim(struct cache *c)
 	}
 }
 
+/* answer - give an entry a value and a life; a refresh may be asked again */
+static void answer(struct cache *c, struct entry *e, void *value, uint64_t ttl_ms)
+{
+	e->value = value;
+	value_hold(c, value);
+	e->ttl = ttl_ms;
+	e->expires = c->now() + ttl_ms;
+	e->refreshing = false;
+}
+
+/* cache_refresh_window - how long before its expiry an answer given
+ * ttl_ms is due for a refresh */
+uint64_t cache_refresh_window(uint64_t ttl_ms)
+{
+	uint64_t w = ttl_ms / 4;
+
+	if (w < REFRESH_FLOOR_MS)
+		w = REFRESH_FLOOR_MS;
+	return w < ttl_ms / 2 ? w : ttl_ms / 2;
+}
+
+/* refresh_due - a hit on e asks for a refresh now (marked: only once) */
+static bool refresh_due(struct cache *c, struct entry *e, uint64_t now)
+{
+	uint64_t w;
+
+	if (c->refresh == NULL || e->refreshing || e->ttl == 0)
+		return false;
+	w = cache_refresh_window(e->ttl);
+	if (w == 0 || now + w < e->expires)
+		return false;
+	return e->refreshing = true;
+}
+
 /* cache_new - an empty cache; now_ms NULL means the monotonic clock */
 struct cache *cache_new(size_t capacity, const struct cache_ops *ops,
 			uint64_t (*now_ms)(void))
@@ -193,6 +244,24 @@ void cache_free(struct cache *c)
 	free(c);
 }
 
+/* cache_set_refresh - the hook a due hit calls (NULL: none); set before
+ * threads use the cache, or with none of them asking */
+void cache_set_refresh(struct cache *c, void (*refresh)(void *arg, const char *key), void *arg)
+{
+	pthread_mutex_lock(&c->lock);
+	c->refresh = refresh;
+	c->refresh_arg = arg;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* call_refresh - after the mutex is let go: ask for the refresh */
+static void call_refresh(void (*refresh)(void *arg, const char *key), void *arg,
+			 const char *key)
+{
+	if (refresh != NULL)
+		refresh(arg, key);
+}
+
 /* cache_set_capacity - a new bound (configuration reload) */
 void cache_set_capacity(struct cache *c, size_t capacity)
 {
@@ -224,14 +293,18 @@ enum cache_status cache_get(struct cache *c, const char *key, uint64_t deadline_
 	*value = NULL;
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
+		uint64_t now = c->now();
 		e = find(c, key, NULL);
-		if (e != NULL && !e->pending && e->expires <= c->now()) {
+		if (e != NULL && !e->pending && e->expires <= now) {
 			drop(c, e);		/* expired: look it up again */
 			e = NULL;
 		}
 		if (e == NULL)
 			break;
 		if (!e->pending) {
+			void (*refresh)(void *, const char *) = refresh_due(c, e, now)
+				? c->refresh : NULL;
+			void *arg = c->refresh_arg;
 			lru_unlink(e);
 			lru_push_front(c, e);
 			value_hold(c, e->value);
@@ -241,6 +314,7 @@ enum cache_status cache_get(struct cache *c, const char *key, uint64_t deadline_
 			else
 				c->stats.hits++;
 			pthread_mutex_unlock(&c->lock);
+			call_refresh(refresh, arg, key);
 			return CACHE_HIT;
 		}
 		/* someone is looking it up: wait for that answer */
@@ -275,9 +349,7 @@ void cache_put(struct cache *c, const char *key, void *value, uint64_t ttl_ms)
 	pthread_mutex_lock(&c->lock);
 	if ((e = find(c, key, NULL)) != NULL && e->pending) {
 		e->pending = false;
-		e->value = value;
-		value_hold(c, value);
-		e->expires = c->now() + ttl_ms;
+		answer(c, e, value, ttl_ms);
 		lru_push_front(c, e);
 		c->answered_count++;
 		trim(c);
@@ -290,20 +362,29 @@ void cache_put(struct cache *c, const char *key, void *value, uint64_t ttl_ms)
  * waits */
 bool cache_peek(struct cache *c, const char *key, void **value)
 {
+	void (*refresh)(void *, const char *) = NULL;
+	void *arg = NULL;
 	struct entry *e;
 	bool found = false;
+	uint64_t now;
 
 	*value = NULL;
 	pthread_mutex_lock(&c->lock);
-	if ((e = find(c, key, NULL)) != NULL && !e->pending && e->expires > c->now()) {
+	now = c->now();
+	if ((e = find(c, key, NULL)) != NULL && !e->pending && e->expires > now) {
 		lru_unlink(e);
 		lru_push_front(c, e);
 		value_hold(c, e->value);
 		*value = e->value;
 		c->stats.hits++;
 		found = true;
+		if (refresh_due(c, e, now)) {
+			refresh = c->refresh;
+			arg = c->refresh_arg;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
+	call_refresh(refresh, arg, key);
 	return found;
 }
 
@@ -318,9 +399,7 @@ bool cache_update(struct cache *c, const char *key, void *value, uint64_t ttl_ms
 	pthread_mutex_lock(&c->lock);
 	if ((e = find(c, key, NULL)) != NULL && !e->pending) {
 		old = e->value;
-		e->value = value;
-		value_hold(c, value);
-		e->expires = c->now() + ttl_ms;
+		answer(c, e, value, ttl_ms);
 		done = true;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -352,9 +431,7 @@ void cache_set(struct cache *c, const char *key, void *value, uint64_t ttl_ms)
 		e = NULL;
 	}
 	if (e != NULL) {
-		e->value = value;
-		value_hold(c, value);
-		e->expires = c->now() + ttl_ms;
+		answer(c, e, value, ttl_ms);
 		trim(c);
 	}
 	pthread_mutex_unlock(&c->lock);

@@ -13,7 +13,9 @@
  *	they cannot disagree.
  *
  *	The resolver is the caller's (one per connection, made on the first
- *	cache miss); the services are shared by every connection.
+ *	cache miss); the services are shared by every connection. The
+ *	daemon's services refresh MX sets and probe results in use ahead of
+ *	their expiry (refresh.c), check mode's and the benchmark's do not.
  */
 
 #include "autoconfig.h"
@@ -26,12 +28,37 @@
 #include "evidence.h"
 #include "log.h"
 #include "probe.h"
+#include "refresh.h"
 #include "retry.h"
 #include "resolver.h"
 #include "stats.h"
 #include "store.h"
 
-/* services_init - the caches, the store and the prober */
+/* refresh_start - the daemon's refresh ahead: a worker, and the hooks of
+ * the MX cache and the probe results; without it answers only expire */
+static void refresh_start(struct services *s)
+{
+	if ((s->refresher = refresher_for(s->mxsets, s->prober)) == NULL) {
+		log_warning("refresh: no background refresh: cached answers will only expire");
+		return;
+	}
+	cache_set_refresh(s->mxsets, refresh_dns_due, s->refresher);
+	store_probe_refresh(s->store, refresh_probe_due, s->refresher);
+}
+
+/* refresh_stop - unhook the caches, stop and join the worker */
+static void refresh_stop(struct services *s)
+{
+	if (s->refresher == NULL)
+		return;
+	cache_set_refresh(s->mxsets, NULL, NULL);
+	store_probe_refresh(s->store, NULL, NULL);
+	refresher_free(s->refresher);
+	s->refresher = NULL;
+}
+
+/* services_init - the caches, the store and the prober; in the daemon
+ * refresh ahead too */
 bool services_init(struct services *s, const struct config *cfg, enum services_mode mode,
 		   const char *password)
 {
@@ -45,6 +72,8 @@ bool services_init(struct services *s, const struct config *cfg, enum services_m
 		services_free(s);
 		return false;
 	}
+	if (mode == SERVICES_DAEMON)
+		refresh_start(s);
 	return true;
 }
 
@@ -56,9 +85,10 @@ void services_configure(struct services *s, const struct config *cfg)
 	store_configure(s->store, cfg);
 }
 
-/* services_free - release the caches */
+/* services_free - stop refreshing, then release the caches */
 void services_free(struct services *s)
 {
+	refresh_stop(s);
 	cache_free(s->mxsets);
 	prober_free(s->prober);
 	store_free(s->store);

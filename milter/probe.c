@@ -24,6 +24,10 @@
  *	most ProbeConcurrency probes are in flight in the process.
  *	Probes go only to the MX hosts of a domain that lists this host as a
  *	backup: probe_better is called for nothing else.
+ *
+ *	probe_renew() probes one address again, the same way, ahead of its
+ *	result's expiry (refresh.c's worker): its result replaces the old
+ *	one (store_probe_renew), and a probe cut short writes nothing.
  */
 
 #include "autoconfig.h"
@@ -64,6 +68,7 @@ struct attempt {
 	bool done;
 	bool up;			/* the result, once done */
 	bool dropped;			/* done without a result */
+	bool renew;			/* a renewal: writes over the old result */
 	size_t len;
 	char key[NETADDR_STRLEN + 8];
 	char buf[GREETING_MAX];
@@ -182,6 +187,11 @@ static void attempt_end(struct prober *p, const struct config *cfg, struct attem
 	a->done = true;
 	a->up = up;
 	slot_give(p);
+	if (a->renew) {
+		store_probe_renew(p->results, a->key, up,
+				  up ? cfg->probe_ttl_up : cfg->probe_ttl_down, cfg->recent_down_window);
+		return;
+	}
 	stats_add(up ? STAT_PROBE_UP : STAT_PROBE_DOWN);
 	store_probe_put(p->results, a->key, up, up ? cfg->probe_ttl_up : cfg->probe_ttl_down,
 			cfg->recent_down_window);
@@ -194,7 +204,8 @@ static void attempt_drop(struct prober *p, struct attempt *a)
 	a->fd = -1;
 	a->done = a->dropped = true;
 	slot_give(p);
-	store_probe_abandon(p->results, a->key);
+	if (!a->renew)
+		store_probe_abandon(p->results, a->key);
 }
 
 /* attempt_io - the socket is ready: connected, greeted, refused? */
@@ -286,6 +297,48 @@ void probe_key(char *key, size_t len, const struct netaddr *a, unsigned port)
 {
 	netaddr_format_cut(a, key, len);
 	netaddr_append_uint(key, len, ' ', port);
+}
+
+/* probe_key_parse - the address and port of a probe key */
+bool probe_key_parse(const char *key, struct netaddr *a, unsigned *port)
+{
+	char addr[NETADDR_STRLEN];
+	const char *sp = strrchr(key, ' ');
+	char *end;
+	unsigned long n;
+
+	if (sp == NULL || (size_t)(sp - key) >= sizeof(addr))
+		return false;
+	memcpy(addr, key, (size_t)(sp - key));
+	addr[sp - key] = '\0';
+	n = strtoul(sp + 1, &end, 10);
+	if (end == sp + 1 || *end != '\0' || n == 0 || n > 65535 || !netaddr_parse(addr, a))
+		return false;
+	*port = (unsigned)n;
+	return true;
+}
+
+/* probe_renew - probe the address of a probe key again, in the
+ * background: one attempt as probe_better makes them, its result written
+ * over the old one (a probe cut short writes nothing). False when it was
+ * not probed: a bad key, or no free slot (mail goes first). */
+bool probe_renew(struct prober *p, const struct config *cfg, const char *key)
+{
+	struct attempt a = { .fd = -1, .renew = true };
+	struct netaddr addr;
+	unsigned port;
+
+	if (strlen(key) >= sizeof(a.key) || !probe_key_parse(key, &addr, &port)
+	    || !slot_take(p, false, 0))
+		return false;
+	memcpy(a.key, key, strlen(key) + 1);
+	if (!attempt_start(&a, &addr, port))
+		attempt_end(p, cfg, &a, false, false);
+	else if (a.connected && !cfg->probe_banner)
+		attempt_end(p, cfg, &a, true, false);
+	else
+		run(p, cfg, &a, 1, UINT64_MAX);
+	return true;
 }
 
 /* probe_better - the probe state of each MX entry better than the rank */

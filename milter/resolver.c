@@ -24,6 +24,10 @@
  *	mxset_get() puts the shared cache in front: answers live for their DNS
  *	TTL clamped to MinTTL..MaxTTL, failures for NegativeTTL, and threads
  *	asking for a domain being looked up wait for that answer.
+ *
+ *	mxset_refresh() looks a domain in use up again before its answer
+ *	expires (refresh.c's worker, with its own resolver) and writes the
+ *	new answer over the old one; a failure never replaces an answer.
  */
 
 #include "autoconfig.h"
@@ -526,4 +530,33 @@ struct mxset *mxset_get(struct resolver *r, struct cache *cache, const char *dom
 	}
 	cache_put(cache, domain, m, (uint64_t)m->ttl * 1000);
 	return m;
+}
+
+/* mxset_unsure - a failed lookup, or a set naming a host whose addresses
+ * could not be looked up (a server failure or timeout) */
+static bool mxset_unsure(const struct mxset *m)
+{
+	if (mx_status_is_error(m->status))
+		return true;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].status == HOST_ERROR)
+			return true;
+	return false;
+}
+
+/* mxset_refresh - look a cached domain up again ahead of its expiry: the
+ * new set replaces the cached one without the key ever being absent (or
+ * is added, when it was pushed out meanwhile); a set that failed or is
+ * missing a host's addresses is not written, so the answer there stays
+ * until it expires. True when the new set was written. */
+bool mxset_refresh(struct resolver *r, struct cache *cache, const char *domain,
+		   uint64_t deadline_ms)
+{
+	struct mxset *m = mxset_lookup(r, domain, deadline_ms);
+	bool written = m != NULL && !mxset_unsure(m);
+
+	if (written)
+		cache_set(cache, domain, m, (uint64_t)m->ttl * 1000);
+	mxset_release(m);
+	return written;
 }

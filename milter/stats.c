@@ -75,6 +75,9 @@ static const char *const counter_names[STAT_COUNT] = {
 	[STAT_STORE_LOCAL] = "store-local",
 	[STAT_PROBE_CONFIRMS] = "probe-confirms",
 	[STAT_WITNESSES] = "witnesses",
+	[STAT_DNS_REFRESHES] = "dns-refreshes",
+	[STAT_PROBE_REFRESHES] = "probe-refreshes",
+	[STAT_REFRESH_DROPPED] = "refresh-dropped",
 };
 
 /* stats_counter_name - the word of a counter */
@@ -220,6 +223,14 @@ static size_t append_evidence(char *buf, size_t len, size_t n, const struct stat
 	return append_counter(buf, len, n, s, STAT_WITNESSES);
 }
 
+/* append_refresh - " dns-refreshes=N probe-refreshes=N refresh-dropped=N" */
+static size_t append_refresh(char *buf, size_t len, size_t n, const struct stats_span *s)
+{
+	n = append_counter(buf, len, n, s, STAT_DNS_REFRESHES);
+	n = append_counter(buf, len, n, s, STAT_PROBE_REFRESHES);
+	return append_counter(buf, len, n, s, STAT_REFRESH_DROPPED);
+}
+
 /* stats_format - "stats: HEAD rcpts=... top-domains=... dns-joins=..." */
 size_t stats_format(char *buf, size_t len, const char *head, const struct stats_span *s)
 {
@@ -240,10 +251,10 @@ size_t stats_format(char *buf, size_t len, const char *head, const struct stats_
 	/* beyond the documented line: Action log, ... */
 	n = append_actions(buf, len, n, s, false);
 	if (s->pool)	/* the pool has no caches; the store's own counts */
-		return append_evidence(buf, len,
+		return append_refresh(buf, len, append_evidence(buf, len,
 			append(buf, len, n, " probe-shared=%" PRIu64 " store-down=%" PRIu64
 			       " store-local=%" PRIu64, s->c[STAT_PROBE_SHARED],
-			       s->c[STAT_STORE_DOWN], s->c[STAT_STORE_LOCAL]), s);
+			       s->c[STAT_STORE_DOWN], s->c[STAT_STORE_LOCAL]), s), s);
 	/* ... the caches at work */
 	n = append(buf, len, n, " dns-joins=%" PRIu64 " dns-evictions=%" PRIu64
 		      " dns-cached=%" PRIu64 " probe-joins=%" PRIu64 " probe-evictions=%" PRIu64
@@ -254,7 +265,8 @@ size_t stats_format(char *buf, size_t len, const char *head, const struct stats_
 		n = append(buf, len, n, " store=%s store-down=%" PRIu64 " store-local=%" PRIu64
 			   " probe-shared=%" PRIu64, k->store == STORE_UP ? "up" : "down",
 			   s->c[STAT_STORE_DOWN], s->c[STAT_STORE_LOCAL], s->c[STAT_PROBE_SHARED]);
-	return append_evidence(buf, len, n, s);
+	/* then refresh ahead */
+	return append_refresh(buf, len, append_evidence(buf, len, n, s), s);
 }
 
 /* label_value - a Prometheus label value: backslash, quote and newline
@@ -323,6 +335,14 @@ int stats_write_prometheus(FILE *f, const struct stats_span *t, uint64_t start_t
 	family(f, "mxbypass_cache_entries", "gauge", "Entries in a cache now.");
 	fprintf(f, "mxbypass_cache_entries{cache=\"dns\"} %" PRIu64 "\n", k->dns_entries);
 	fprintf(f, "mxbypass_cache_entries{cache=\"probe\"} %" PRIu64 "\n", k->probe_entries);
+	family(f, "mxbypass_refreshes_total", "counter",
+	       "Answers renewed in the background ahead of their expiry, by kind.");
+	fprintf(f, "mxbypass_refreshes_total{kind=\"dns\"} %" PRIu64 "\n", t->c[STAT_DNS_REFRESHES]);
+	fprintf(f, "mxbypass_refreshes_total{kind=\"probe\"} %" PRIu64 "\n",
+		t->c[STAT_PROBE_REFRESHES]);
+	family(f, "mxbypass_refresh_dropped_total", "counter",
+	       "Refreshes not made because the refresh queue was full.");
+	fprintf(f, "mxbypass_refresh_dropped_total %" PRIu64 "\n", t->c[STAT_REFRESH_DROPPED]);
 	family(f, "mxbypass_top_client_bypasses", "gauge",
 	       "Bypassing recipients from the heaviest client networks since start.");
 	for (size_t i = 0; i < t->nclients; i++) {

@@ -392,16 +392,20 @@ bool store_probe_stale(struct store *s, const char *key, uint64_t not_before)
 	return cache_peek(s->probes, key, &v) && result_up(v) && result_at(v) < not_before;
 }
 
-/* store_probe_put - a result this milter probed, for itself and the pool;
- * a down result is also remembered history_s (0: not at all) as the last
+/* probe_write - a result this milter probed, for itself and the pool: the
+ * lead's answer (cache_put), or a renewal written over the old one; a
+ * down result is also remembered history_s (0: not at all) as the last
  * time the address was down */
-void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,
-		     unsigned history_s)
+static void probe_write(struct store *s, const char *key, bool up, unsigned ttl_s,
+			unsigned history_s, bool renew)
 {
 	char pool_key[STORE_KEY_MAX], down_key[STORE_KEY_MAX];
 	uint64_t now = s->now(), history_ms = up ? 0 : (uint64_t)history_s * 1000;
 
-	cache_put(s->probes, key, result_pack(up, now), (uint64_t)ttl_s * 1000);
+	if (renew)
+		cache_set(s->probes, key, result_pack(up, now), (uint64_t)ttl_s * 1000);
+	else
+		cache_put(s->probes, key, result_pack(up, now), (uint64_t)ttl_s * 1000);
 	if (history_ms > 0)
 		cache_set(s->downs, key, time_pack(now), history_ms);
 	if (!s->pool->shared)
@@ -411,6 +415,30 @@ void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,
 	if (!s->pool->probe_put(s->pool_state, pool_key, up, (uint64_t)ttl_s * 1000, down_key,
 				now, history_ms))
 		stats_add(STAT_STORE_LOCAL);
+}
+
+/* store_probe_put - the result of a probe this thread led */
+void store_probe_put(struct store *s, const char *key, bool up, unsigned ttl_s,
+		     unsigned history_s)
+{
+	probe_write(s, key, up, ttl_s, history_s, false);
+}
+
+/* store_probe_renew - the result of a probe made again ahead of the old
+ * one's expiry: it replaces the old result here (readers keep finding
+ * one) and in the pool, where store_probe_put writes */
+void store_probe_renew(struct store *s, const char *key, bool up, unsigned ttl_s,
+		       unsigned history_s)
+{
+	probe_write(s, key, up, ttl_s, history_s, true);
+}
+
+/* store_probe_refresh - the hook a due hit on a probe result calls (NULL:
+ * none) with the probe key */
+void store_probe_refresh(struct store *s, void (*refresh)(void *arg, const char *key),
+			 void *arg)
+{
+	cache_set_refresh(s->probes, refresh, arg);
 }
 
 /* store_probe_abandon - the lead gives up without a result */

@@ -24,6 +24,9 @@
 #      StateBackend redis, WitnessWindow 600 (every connection written to
 #      Redis at connect) against 0, alternated
 #   7. the milter's instructions per message (insns.sh, callgrind)
+#   steady load: a domain with a 2 s TTL under a steady load (steady.sh):
+#      the recipients that waited on DNS after the first lookup, the
+#      refreshes made
 #
 # Section 1 also gives each milter's CPU time (user + system, from
 # /proc) per 1000 messages.
@@ -31,7 +34,9 @@
 # Knobs: BENCH_MESSAGES (5000), BENCH_SESSIONS (20), BENCH_ROUNDS (3),
 # BENCH_RETRY_MESSAGES (half of BENCH_MESSAGES, for 1b), BENCH_DOMAINS
 # (10000), BENCH_MEM (100000), BENCH_LATENCY (2000), BENCH_DNS_DELAY (5 ms
-# added to every DNS answer on the cold path). Without redis-server or a
+# added to every DNS answer on the cold path), BENCH_STEADY (60 s; and
+# BENCH_STEADY_RATE, BENCH_STEADY_SESSIONS: see steady.sh). BENCH_ONLY=steady
+# sets up and runs only the steady-load section. Without redis-server or a
 # build with hiredis, the Redis figures are left out.
 
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -130,6 +135,10 @@ for ((i = 0; i < ${#MILTERS[@]}; i += 2)); do
 		"smtpd_milters = ${m:+{ $m, default_action=accept, command_timeout=30s \}}" \
 		"default_process_limit = 200" "smtpd_client_connection_count_limit = 0"
 done
+if [ "${BENCH_ONLY:-}" = steady ]; then
+	. "$BS/steady.sh"
+	exit 0
+fi
 
 # drained NAME - the instance's queue is empty
 drained() { [ -z "$(find "$(pf_dir "$1")/spool/"{incoming,active,deferred,maildrop} -type f 2>/dev/null | head -n 1)" ]; }
@@ -413,5 +422,6 @@ if command -v valgrind >/dev/null; then
 else
 	echo "   (left out: valgrind not installed)"
 fi
+. "$BS/steady.sh"
 echo
 echo "== done"

@@ -13,7 +13,9 @@ SESSIONS threads send MESSAGES messages in all, one connection per message
 rate is messages per second; the RCPT times are from the client's side
 (command sent to reply read). With SMTPLOAD_SPREAD=yes in the environment
 each message comes from a client network of its own (127.A.B.1, a /24
-each), as mail from many senders does.
+each), as mail from many senders does. With SMTPLOAD_RATE=R (messages per
+second, in all) message n is not started before n / R seconds: a steady
+load instead of as fast as the sessions go.
 """
 
 import os
@@ -77,6 +79,7 @@ def main():
     first = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     lock = threading.Lock()
     state = {"next": 0, "times": [], "failed": 0}
+    rate = float(os.environ.get("SMTPLOAD_RATE") or 0)
 
     def worker():
         while True:
@@ -85,6 +88,10 @@ def main():
                 if n >= messages:
                     return
                 state["next"] += 1
+            if rate > 0:
+                wait = state["t0"] + n / rate - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
             try:
                 took = one_message(host, port, template.replace("{n}", str(first + n)),
                                    source(first + n))
@@ -97,7 +104,7 @@ def main():
                     state["times"].append(took)
 
     threads = [threading.Thread(target=worker) for _ in range(sessions)]
-    t0 = time.perf_counter()
+    t0 = state["t0"] = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:

@@ -213,6 +213,9 @@ def cmd_statsline(statsfile, line):
         want[("mxbypass_evidence_total", L(evidence=e))] = w
     want[("mxbypass_probe_confirms_total", ())] = "probe-confirms"
     want[("mxbypass_witnesses_total", ())] = "witnesses"
+    for k in ("dns", "probe"):
+        want[("mxbypass_refreshes_total", L(kind=k))] = k + "-refreshes"
+    want[("mxbypass_refresh_dropped_total", ())] = "refresh-dropped"
     for c in ("dns", "probe"):
         want[("mxbypass_cache_joins_total", L(cache=c))] = c + "-joins"
         want[("mxbypass_cache_evictions_total", L(cache=c))] = c + "-evictions"

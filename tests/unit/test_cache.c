@@ -567,6 +567,160 @@ static void test_forget(void **state)
 	cache_free(c);
 }
 
+/* Refresh ahead: the hook a due hit calls, with the keys it was called for. */
+static int refresh_calls;
+static char refresh_key[64];
+
+static void refresh_hook(void *arg, const char *key)
+{
+	(void)arg;
+	refresh_calls++;
+	snprintf(refresh_key, sizeof(refresh_key), "%s", key);
+}
+
+static struct cache *refresh_cache(void)
+{
+	struct cache *c = cache_new(10, &val_ops, fake_clock);
+
+	assert_non_null(c);
+	cache_set_refresh(c, refresh_hook, NULL);
+	refresh_calls = 0;
+	refresh_key[0] = '\0';
+	return c;
+}
+
+/* When a hit is due: the last quarter of the TTL, at least 1 s before
+ * expiry, at most half of the TTL. */
+static const struct due_case {
+	const char *name;
+	uint64_t ttl_ms, asked_at;	/* ms after the put */
+	bool due;
+} due_cases[] = {
+	{ "due: 8 s TTL, at 5.999 s not yet", 8000, 5999, false },
+	{ "due: 8 s TTL, at 6 s (last quarter)", 8000, 6000, true },
+	{ "due: 300 s TTL, at 224.999 s not yet", 300000, 224999, false },
+	{ "due: 300 s TTL, at 225 s", 300000, 225000, true },
+	{ "due: 2 s TTL, at 0.999 s not yet (1 s floor)", 2000, 999, false },
+	{ "due: 2 s TTL, at 1 s", 2000, 1000, true },
+	{ "due: 3 s TTL, at 2 s (1 s floor, not 0.75 s)", 3000, 2000, true },
+	{ "due: 3 s TTL, at 1.999 s not yet", 3000, 1999, false },
+	{ "due: 1 s TTL, at 0.499 s not yet (at most half)", 1000, 499, false },
+	{ "due: 1 s TTL, at 0.5 s", 1000, 500, true },
+	{ "due: fresh answer, never at once", 1000, 0, false },
+};
+
+static void test_refresh_due(void **state)
+{
+	const struct due_case *t = *state;
+	struct cache *c = refresh_cache();
+
+	put_new(c, "k", 1, t->ttl_ms);
+	fake_now += t->asked_at;
+	expect_hit(c, "k", 1);
+	assert_int_equal(refresh_calls, t->due ? 1 : 0);
+	if (t->due)
+		assert_string_equal(refresh_key, "k");
+	cache_free(c);
+}
+
+static void test_refresh_window(void **state)
+{
+	(void)state;
+	assert_int_equal(cache_refresh_window(0), 0);
+	assert_int_equal(cache_refresh_window(1), 0);
+	assert_int_equal(cache_refresh_window(1000), 500);
+	assert_int_equal(cache_refresh_window(2000), 1000);
+	assert_int_equal(cache_refresh_window(3000), 1000);
+	assert_int_equal(cache_refresh_window(60000), 15000);
+}
+
+/* One refresh per answer: the second due hit does not ask again, the
+ * answer that replaces it may be refreshed in its own turn. */
+static void test_refresh_single_flight(void **state)
+{
+	struct cache *c = refresh_cache();
+	struct val *v;
+
+	(void)state;
+	put_new(c, "k", 1, 8000);
+	fake_now += 6000;
+	expect_hit(c, "k", 1);
+	expect_hit(c, "k", 1);
+	fake_now += 1000;
+	expect_hit(c, "k", 1);
+	assert_int_equal(refresh_calls, 1);
+	/* the refresh writes the new answer: readers never find it absent */
+	v = val_new(2);
+	cache_set(c, "k", v, 8000);
+	val_release(v);
+	expect_hit(c, "k", 2);
+	assert_int_equal(refresh_calls, 1);
+	fake_now += 6000;
+	expect_hit(c, "k", 2);
+	expect_hit(c, "k", 2);
+	assert_int_equal(refresh_calls, 2);
+	/* cache_update clears the mark too */
+	v = val_new(3);
+	assert_true(cache_update(c, "k", v, 8000));
+	val_release(v);
+	fake_now += 6000;
+	expect_hit(c, "k", 3);
+	assert_int_equal(refresh_calls, 3);
+	cache_free(c);
+}
+
+/* A refresh that writes nothing (failed, dropped) leaves the old answer
+ * until it expires, unasked again; then the next caller leads, and the
+ * new answer is refreshed as any. */
+static void test_refresh_unanswered_expires(void **state)
+{
+	struct cache *c = refresh_cache();
+
+	(void)state;
+	put_new(c, "k", 1, 2000);
+	fake_now += 1500;
+	expect_hit(c, "k", 1);
+	fake_now += 499;
+	expect_hit(c, "k", 1);
+	assert_int_equal(refresh_calls, 1);
+	fake_now += 1;
+	expect_cold(c, "k");
+	put_new(c, "k", 4, 2000);
+	fake_now += 1000;
+	expect_hit(c, "k", 4);
+	assert_int_equal(refresh_calls, 2);
+	cache_free(c);
+}
+
+/* cache_peek is a hit like any; a cache without a hook never asks; a
+ * refresh of a key pushed out (or never there) is a plain add, within
+ * the capacity. */
+static void test_refresh_peek_and_evicted(void **state)
+{
+	struct cache *c = refresh_cache(), *plain = cache_new(10, &val_ops, fake_clock);
+	struct val *v;
+	void *got;
+
+	(void)state;
+	put_new(c, "k", 1, 8000);
+	put_new(plain, "k", 1, 8000);
+	fake_now += 7000;
+	assert_true(cache_peek(c, "k", &got));
+	cache_release(c, got);
+	assert_true(cache_peek(plain, "k", &got));
+	cache_release(plain, got);
+	expect_hit(plain, "k", 1);
+	assert_int_equal(refresh_calls, 1);
+	cache_set_capacity(c, 1);
+	v = val_new(5);
+	cache_set(c, "gone", v, 8000);		/* pushes "k" out */
+	val_release(v);
+	expect_hit(c, "gone", 5);
+	expect_cold(c, "k");
+	cache_free(c);
+	cache_free(plain);
+}
+
 #define CASES(fn, table) \
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) \
 		tests[n++] = (struct CMUnitTest){ table[i].name, fn, reset_counts, check_balanced, \
@@ -595,5 +749,10 @@ int main(void)
 	TEST(test_many_keys);
 	TEST(test_set_records);
 	TEST(test_forget);
+	CASES(test_refresh_due, due_cases);
+	TEST(test_refresh_window);
+	TEST(test_refresh_single_flight);
+	TEST(test_refresh_unanswered_expires);
+	TEST(test_refresh_peek_and_evicted);
 	return _cmocka_run_group_tests("cache", tests, n, NULL, NULL);
 }

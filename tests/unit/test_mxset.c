@@ -1191,6 +1191,73 @@ static void test_status_names(void **state)
 	assert_false(mx_status_is_error(MX_NONE));
 }
 
+/* A refresh ahead of expiry: what it finds replaces the cached set, unless
+ * it is a failure (or misses a host's addresses): then the good set stays
+ * until it expires. */
+struct refresh_case {
+	const char *name;
+	struct zone z;			/* what DNS says at the refresh */
+	bool written;
+};
+
+static const struct refresh_case refresh_cases[] = {
+	{ "refresh: a new answer replaces the cached one",
+	  { .mx = { MX(10, MX2, 600) }, .hosts = { HOST(MX2, 600, A2) } }, true },
+	{ "refresh: NXDOMAIN (the domain is gone) replaces it", { .mx_status = ARES_ENOTFOUND },
+	  true },
+	{ "refresh: SERVFAIL leaves the good answer", { .mx_status = ARES_ESERVFAIL }, false },
+	{ "refresh: a refused query leaves it", { .mx_status = ARES_ECONNREFUSED }, false },
+	{ "refresh: a timeout leaves it", { .mx_status = ARES_ETIMEOUT }, false },
+	{ "refresh: a host that timed out leaves it",
+	  { .mx = { MX(10, MX1, 600), MX(20, MX2, 600) },
+	    .hosts = { HOST_FAILS(MX1, ARES_ETIMEOUT), HOST(MX2, 600, A2) } }, false },
+};
+
+static void test_refresh(void **state)
+{
+	const struct refresh_case *rc = *state;
+	struct cache *c = cache_new(100, &set_ops, fake_clock);
+	struct mxset *old, *now;
+	bool hit;
+	void *v;
+
+	fake_now = 5000000;
+	zone = &two_mx;
+	old = mxset_get(resolver, c, "example.org", clock_ms() + 5000, &hit);
+	assert_non_null(old);
+	fake_now += 599000;		/* one second left */
+	zone = &rc->z;
+	assert_int_equal(mxset_refresh(resolver, c, "example.org", clock_ms() + 5000),
+			 rc->written);
+	assert_true(cache_peek(c, "example.org", &v));
+	now = v;
+	assert_int_equal(now != old, rc->written);
+	mxset_release(now);
+	/* written: it lives from now on; not written: the old one expires */
+	fake_now += 1000;
+	assert_int_equal(cache_peek(c, "example.org", &v), rc->written);
+	if (rc->written)
+		mxset_release(v);
+	mxset_release(old);
+	cache_free(c);
+}
+
+/* A refresh of a domain pushed out of the cache meanwhile adds it. */
+static void test_refresh_evicted(void **state)
+{
+	struct cache *c = cache_new(100, &set_ops, fake_clock);
+	void *v;
+
+	(void)state;
+	fake_now = 5000000;
+	zone = &two_mx;
+	assert_true(mxset_refresh(resolver, c, "example.org", clock_ms() + 5000));
+	assert_true(cache_peek(c, "example.org", &v));
+	assert_int_equal(((struct mxset *)v)->n, 2);
+	mxset_release(v);
+	cache_free(c);
+}
+
 #define CASES(fn, table) \
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) \
 		tests[n++] = (struct CMUnitTest){ table[i].name, fn, setup_resolver, \
@@ -1214,5 +1281,7 @@ int main(void)
 	TEST(test_get_waiter_deadline);
 	CASES(test_rank, rank_cases);
 	TEST(test_status_names);
+	CASES(test_refresh, refresh_cases);
+	TEST(test_refresh_evicted);
 	return _cmocka_run_group_tests("mxset", tests, n, setup_library, teardown_library);
 }

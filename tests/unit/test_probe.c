@@ -256,16 +256,40 @@ static void test_confirm(void **state)
 	free(m);
 }
 
+/* A probe key read back: the refresh worker probes what the key names. */
+static void test_key_parse(void **state)
+{
+	struct netaddr a, b;
+	char key[NETADDR_STRLEN + 8], text[NETADDR_STRLEN];
+	unsigned port;
+
+	(void)state;
+	assert_true(netaddr_parse("2001:db8::25", &a));
+	probe_key(key, sizeof(key), &a, 2525);
+	assert_true(probe_key_parse(key, &b, &port));
+	assert_true(netaddr_equal(&a, &b));
+	assert_int_equal(port, 2525);
+	assert_true(probe_key_parse("192.0.2.1 25", &b, &port));
+	assert_string_equal(netaddr_format(&b, text, sizeof(text)), "192.0.2.1");
+	assert_false(probe_key_parse("192.0.2.1", &b, &port));
+	assert_false(probe_key_parse("192.0.2.1 ", &b, &port));
+	assert_false(probe_key_parse("192.0.2.1 0", &b, &port));
+	assert_false(probe_key_parse("192.0.2.1 65536", &b, &port));
+	assert_false(probe_key_parse("192.0.2.1 25x", &b, &port));
+	assert_false(probe_key_parse("mx.example 25", &b, &port));
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[sizeof(cases) / sizeof(cases[0]) + 3
-				+ sizeof(confirm_cases) / sizeof(confirm_cases[0])];
+				+ sizeof(confirm_cases) / sizeof(confirm_cases[0]) + 1];
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		tests[n++] = (struct CMUnitTest){ cases[i].name, test_greeting, NULL, NULL,
 						  (void *)&cases[i] };
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bytewise);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_key_parse);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_known_up_settles,
 									three_setup, three_teardown);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_known_down_settles,

@@ -114,6 +114,7 @@ static struct stats_span sample_span(void)
 		"tempfailed", "rejected", "logged", "retry-accepted", "dns-hits", "dns-misses",
 		"probes", "probe-up", "probe-down", "probe-shared", "store-down", "store-local",
 		"tried-better-mx", "recently-down", "probe-confirms", "went-down", "witnesses",
+		"dns-refreshes", "probe-refreshes", "refresh-dropped",
 	};
 	struct stats_span s = { .seconds = 300 };
 
@@ -151,7 +152,8 @@ static void test_line_format(void **state)
 		"top-clients=198.51.100.0/24:402,2001:db8::/64:77 top-domains=example.org:751 "
 		"logged=110 dns-joins=1 dns-evictions=2 dns-cached=5 probe-joins=3 "
 		"probe-evictions=4 probe-cached=6 "
-		"tried-better-mx=120 recently-down=121 went-down=123 probe-confirms=122 witnesses=124");
+		"tried-better-mx=120 recently-down=121 went-down=123 probe-confirms=122 witnesses=124 "
+		"dns-refreshes=125 probe-refreshes=126 refresh-dropped=127");
 	s.nclients = s.ndomains = 0;
 	stats_format(line, sizeof(line), "interval=1", &s);
 	assert_non_null(strstr(line, " top-clients=- top-domains=- "));
@@ -235,8 +237,9 @@ static void test_prometheus_parses(void **state)
 
 	(void)state;
 	/* 6 verdicts, 5 actions, 2 lookups, 1 probes, 2 results, 3 evidence,
-	 * 1 confirms, 1 witnesses, 2+2+2 cache, 2 clients, 1 domain, start time */
-	assert_int_equal(parse(&s, &text), 31);
+	 * 1 confirms, 1 witnesses, 2+2+2 cache, 2 refreshes, 1 dropped, 2 clients,
+	 * 1 domain, start time */
+	assert_int_equal(parse(&s, &text), 34);
 	assert_non_null(strstr(text, "\nmxbypass_rcpt_total{verdict=\"bypass\"} 106\n"));
 	assert_non_null(strstr(text, "\nmxbypass_action_total{action=\"retry-accept\"} 111\n"));
 	assert_non_null(strstr(text, "\nmxbypass_dns_lookups_total{result=\"miss\"} 113\n"));
@@ -250,6 +253,9 @@ static void test_prometheus_parses(void **state)
 	assert_non_null(strstr(text,
 			       "\nmxbypass_evidence_total{evidence=\"better-mx-went-down\"} 123\n"));
 	assert_non_null(strstr(text, "\nmxbypass_witnesses_total 124\n"));
+	assert_non_null(strstr(text, "\nmxbypass_refreshes_total{kind=\"dns\"} 125\n"));
+	assert_non_null(strstr(text, "\nmxbypass_refreshes_total{kind=\"probe\"} 126\n"));
+	assert_non_null(strstr(text, "\nmxbypass_refresh_dropped_total 127\n"));
 	free(text);
 }
 
@@ -261,7 +267,7 @@ static void test_prometheus_escapes(void **state)
 
 	(void)state;
 	snprintf(s.domains[0].key, TOPK_KEYMAX, "a\"b\\c\nd");
-	assert_int_equal(parse(&s, &text), 31);
+	assert_int_equal(parse(&s, &text), 34);
 	assert_non_null(strstr(text, "{domain=\"a\\\"b\\\\c\\nd\"} 751\n"));
 	free(text);
 }

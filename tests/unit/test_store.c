@@ -267,6 +267,30 @@ static void test_probe_lead_then_hit(void **state)
 	store_probe_abandon(s, PROBE_KEY);
 }
 
+/* A renewal (refresh ahead) writes over the result there, which readers
+ * keep finding: up to down, with its own TTL and as outage history; and
+ * it adds a result that had expired. */
+static void test_probe_renew(void **state)
+{
+	struct store *s = *state;
+	uint64_t t0 = now;
+	bool up = false;
+
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), STORE_PROBE_LEAD);
+	store_probe_put(s, PROBE_KEY, true, 300, 0);
+	now = t0 + 250 * 1000;
+	store_probe_renew(s, PROBE_KEY, false, 60, 600);
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), STORE_PROBE_HIT);
+	assert_false(up);
+	now = t0 + 250 * 1000 + 59999;
+	assert_int_equal(store_probe_get(s, PROBE_KEY, now + 1000, 0, &up), STORE_PROBE_HIT);
+	now = t0 + 250 * 1000 + 60000;
+	assert_false(store_probe_known(s, PROBE_KEY, 0, &up));
+	store_probe_renew(s, PROBE_KEY, true, 300, 600);
+	assert_true(store_probe_known(s, PROBE_KEY, 0, &up));
+	assert_true(up);
+}
+
 /* Up and down results keep their own TTLs (ProbeTTLUp / ProbeTTLDown). */
 static void test_probe_ttl_up_down(void **state)
 {
@@ -673,6 +697,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_memory, setup, teardown),
 		cmocka_unit_test(test_backend_by_config),
 		cmocka_unit_test_setup_teardown(test_probe_lead_then_hit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_renew, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_ttl_up_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_keys_distinct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_single_flight, setup, teardown),
