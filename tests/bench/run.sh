@@ -20,8 +20,9 @@
 #      networks (retry memory, top lists)
 #   5. added latency, warm, one session, from the client's side: the RCPT,
 #      and the whole message (where a decision not owed at RCPT shows)
-#   6. the witness on a primary: the message time (MAIL to the end of data) of mail for which this host is
-#      the primary, every message from a client network of its own,
+#   6. the witness on a primary: the message time (MAIL to the end of
+#      data) of mail for which this host is the primary, every message
+#      from a client network of its own,
 #      StateBackend redis, WitnessWindow 600 (every connection written to
 #      Redis at connect) against 0, alternated
 #   7. the milter's instructions per message (insns.sh, callgrind)
