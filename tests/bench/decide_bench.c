@@ -1,7 +1,7 @@
 /*
- * decide_bench - the cost of one warm decision, in nanoseconds
+ * decide_bench - the cost of one decision, warm and cold, in nanoseconds
  *
- *	decide_bench CONFIG DOMAIN LOCAL-ADDR CLIENT-ADDR ITERATIONS
+ *	decide_bench CONFIG DOMAIN LOCAL-ADDR CLIENT-ADDR ITERATIONS [COLD]
  *
  * Makes one real decision for DOMAIN (DNS lookup and probes, as the
  * milter would), then times ITERATIONS more with everything warm: the MX
@@ -11,6 +11,13 @@
  * threads do). The baseline, timed the same way, is the recipient's domain
  * parsed from its address (domain_of_address), the least any milter does.
  * Prints one "name ns/op ratio" line per measurement.
+ *
+ * With COLD, then COLD cold decisions, one thread: the MX set is
+ * forgotten before each one, so that each asks DNS (the server of the
+ * configuration, DnsServers), and each has a resolver of its own, made on
+ * its miss and freed after it, as a connection of one message has. The
+ * probe results stay warm. ITERATIONS 0 leaves the warm decisions out
+ * (for callgrind: the inclusive cost of cold_loop() over COLD).
  */
 
 #include "autoconfig.h"
@@ -22,6 +29,7 @@
 
 #include <ares.h>
 
+#include "cache.h"
 #include "clock.h"
 #include "config.h"
 #include "decide.h"
@@ -70,6 +78,30 @@ static void *decide_loop(void *arg)
 	return NULL;
 }
 
+/* cold_loop - n cold decisions: the MX set forgotten before each, a
+ * resolver per decision; returns ns per decision */
+static double cold_loop(long n)
+{
+	struct decision d;
+	uint64_t t0 = now_ns();
+
+	for (long i = 0; i < n; i++) {
+		struct resolver *resolver = NULL;
+
+		cache_forget(services.mxsets, input.domain);
+		input.deadline_ms = clock_ms() + 60000;
+		decide(cfg, &services, &resolver, &input, &d);
+		if (d.mx == NULL || d.cached || d.mx->status != MX_FOUND) {
+			fprintf(stderr, "decide_bench: a cold decision found no MX set (%s)\n",
+				d.mx == NULL ? "no lookup" : mx_status_name(d.mx->status));
+			exit(1);
+		}
+		decision_clear(&d);
+		resolver_free(resolver);
+	}
+	return (double)(now_ns() - t0) / (double)n;
+}
+
 /* parse_loop - the baseline: the domain of the recipient's address */
 static void *parse_loop(void *arg)
 {
@@ -108,8 +140,11 @@ int main(int argc, char **argv)
 	static char domain[DOMAIN_MAXLEN + 1];
 	struct config_diag diag = { 0 };
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: decide_bench CONFIG DOMAIN LOCAL-ADDR CLIENT-ADDR ITERATIONS\n");
+	long cold = 0;
+
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: decide_bench CONFIG DOMAIN LOCAL-ADDR CLIENT-ADDR ITERATIONS "
+			"[COLD]\n");
 		return 2;
 	}
 	log_setup(false, 0, 3, true);
@@ -120,6 +155,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	iterations = atol(argv[5]);
+	if (argc == 7)
+		cold = atol(argv[6]);
 	input.kind = domain_classify(argv[2], strlen(argv[2]), domain, sizeof(domain));
 	input.domain = domain;
 	if (!netaddr_parse(argv[3], &input.local) || !netaddr_parse(argv[4], &input.client)
@@ -127,12 +164,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "decide_bench: bad address, or out of memory\n");
 		return 2;
 	}
-	double base1 = timed(parse_loop, 1), base2 = timed(parse_loop, 2);
-	double warm1 = timed(decide_loop, 1), warm2 = timed(decide_loop, 2);
-	printf("parse-baseline-1-thread %.0f ns/op\n", base1);
-	printf("parse-baseline-2-threads %.0f ns/op\n", base2);
-	printf("warm-decision-1-thread %.0f ns/op %.1fx-baseline\n", warm1, warm1 / base1);
-	printf("warm-decision-2-threads %.0f ns/op %.1fx-baseline\n", warm2, warm2 / base2);
+	if (iterations > 0) {
+		double base1 = timed(parse_loop, 1), base2 = timed(parse_loop, 2);
+		double warm1 = timed(decide_loop, 1), warm2 = timed(decide_loop, 2);
+		printf("parse-baseline-1-thread %.0f ns/op\n", base1);
+		printf("parse-baseline-2-threads %.0f ns/op\n", base2);
+		printf("warm-decision-1-thread %.0f ns/op %.1fx-baseline\n", warm1, warm1 / base1);
+		printf("warm-decision-2-threads %.0f ns/op %.1fx-baseline\n", warm2, warm2 / base2);
+	}
+	if (cold > 0 && cold_loop(1) > 0)	/* the probes' results: not timed */
+		printf("cold-decision-resolver-per-connection %.0f ns/op\n", cold_loop(cold));
 	services_free(&services);
 	config_free((struct config *)cfg);
 	ares_library_cleanup();
