@@ -48,7 +48,6 @@
 #include "evidence.h"
 #include "log.h"
 #include "netaddr.h"
-#include "resolver.h"
 #include "stats.h"
 
 #define MAX_TAGS 8			/* bypassed domains named in one header */
@@ -79,7 +78,6 @@ struct conn {
 	struct netaddr client;
 	struct netaddr local;		/* family 0: not known */
 	unsigned long steps;		/* negotiated protocol flags */
-	struct resolver *resolver;	/* made on the first cache miss */
 	struct msg *msg;
 };
 
@@ -140,7 +138,6 @@ static void msg_free(struct conn *c)
 static void conn_free(struct conn *c)
 {
 	msg_free(c);
-	resolver_free(c->resolver);
 	config_release(c->cfg);
 	free(c);
 	atomic_fetch_sub(&open_conns, 1);
@@ -329,7 +326,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (in.kind != DOMAIN_NAME)
 		snprintf(domain, sizeof(domain), "%s", in.kind == DOMAIN_LITERAL ? "[literal]"
 			 : in.kind == DOMAIN_MISSING ? "-" : "[malformed]");
-	decide(cfg, services, &c->resolver, &in, &d);
+	decide(cfg, services, &in, &d);
 	stats_add(STAT_RCPTS);
 	stats_add(STAT_VERDICT + d.result.verdict);
 	decide_action(cfg, services, &in, false, &d);

@@ -12,8 +12,12 @@
  *	mail path (callbacks.c) and check mode (check.c) both come here, so
  *	they cannot disagree.
  *
- *	The resolver is the caller's (one per connection, made on the first
- *	cache miss); the services are shared by every connection.
+ *	The services are shared by every connection: the MX set cache and,
+ *	beside it, the pool of resolvers (c-ares channels) that a cache miss
+ *	takes one from and gives it back to (resolver.c), the prober and the
+ *	store. A cache hit never touches the pool. services_configure()
+ *	applies a reload: the sizes, and the pool drops the channels made from
+ *	other DNS keys.
  */
 
 #include "autoconfig.h"
@@ -24,42 +28,45 @@
 #include "config.h"
 #include "decide.h"
 #include "evidence.h"
-#include "log.h"
 #include "probe.h"
 #include "retry.h"
 #include "resolver.h"
 #include "stats.h"
 #include "store.h"
 
-/* services_init - the caches, the store and the prober */
+/* services_init - the caches, the resolvers, the store and the prober */
 bool services_init(struct services *s, const struct config *cfg, enum services_mode mode,
 		   const char *password)
 {
 	memset(s, 0, sizeof(*s));
 	s->mxsets = mxset_cache_new(cfg->cache_size);
+	s->resolvers = resolver_pool_new(cfg, RESOLVER_POOL_IDLE);
 	s->store = mode != SERVICES_MEMORY ? store_new(cfg, password, mode == SERVICES_DAEMON)
 		: store_new_memory(STORE_RETRY_CAPACITY, cfg->cache_size, NULL);
 	if (s->store != NULL)
 		s->prober = prober_new(s->store, cfg->probe_concurrency);
-	if (s->mxsets == NULL || s->prober == NULL || s->store == NULL) {
+	if (s->mxsets == NULL || s->resolvers == NULL || s->prober == NULL || s->store == NULL) {
 		services_free(s);
 		return false;
 	}
 	return true;
 }
 
-/* services_configure - apply the sizes of a reloaded configuration */
+/* services_configure - apply the sizes and the DNS keys of a reloaded
+ * configuration */
 void services_configure(struct services *s, const struct config *cfg)
 {
 	cache_set_capacity(s->mxsets, cfg->cache_size);
+	resolver_pool_configure(s->resolvers, cfg);
 	prober_set_concurrency(s->prober, cfg->probe_concurrency);
 	store_configure(s->store, cfg);
 }
 
-/* services_free - release the caches */
+/* services_free - release the caches and the resolvers */
 void services_free(struct services *s)
 {
 	cache_free(s->mxsets);
+	resolver_pool_free(s->resolvers);
 	prober_free(s->prober);
 	store_free(s->store);
 	memset(s, 0, sizeof(*s));
@@ -99,8 +106,8 @@ bool decision_went_down(const struct decision *d)
 }
 
 /* decide - the verdict for one recipient domain */
-void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
-	    const struct decision_input *in, struct decision *out)
+void decide(const struct config *cfg, struct services *s, const struct decision_input *in,
+	    struct decision *out)
 {
 	struct verdict_facts f = {
 		.client = in->client,
@@ -117,7 +124,6 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 		.local_names = &cfg->local_names,
 		.interfaces = in->interfaces,
 	};
-	char err[256];
 
 	memset(out, 0, sizeof(*out));
 	/* exemptions that need no lookup at all */
@@ -127,10 +133,9 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 	}
 	if (in->kind != DOMAIN_NAME) {
 		out->mx = mxset_new_status(in->domain, MX_NOT_DOMAIN);
-	} else if (*resolver == NULL && (*resolver = resolver_new(cfg, err, sizeof(err))) == NULL) {
-		log_error("decide: %s: %s", in->domain, err);
 	} else {
-		out->mx = mxset_get(*resolver, s->mxsets, in->domain, in->deadline_ms, &out->cached);
+		out->mx = mxset_get(s->resolvers, s->mxsets, cfg, in->domain, in->deadline_ms,
+				    &out->cached);
 		stats_add(out->cached ? STAT_DNS_HITS : STAT_DNS_MISSES);
 	}
 	f.mx = out->mx;

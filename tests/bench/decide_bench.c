@@ -7,17 +7,20 @@
  * milter would), then times ITERATIONS more with everything warm: the MX
  * set and the probe results come from the caches, and decide() adds the
  * rank and the verdict. Timed with 1 thread, then with 2 threads at once
- * (each its own resolver, sharing the caches as the milter's connection
- * threads do). The baseline, timed the same way, is the recipient's domain
+ * (sharing the services as the milter's connection threads do). The
+ * baseline, timed the same way, is the recipient's domain
  * parsed from its address (domain_of_address), the least any milter does.
  * Prints one "name ns/op ratio" line per measurement.
  *
- * With COLD, then COLD cold decisions, one thread: the MX set is
+ * With COLD, then COLD cold decisions twice, one thread: the MX set is
  * forgotten before each one, so that each asks DNS (the server of the
- * configuration, DnsServers), and each has a resolver of its own, made on
- * its miss and freed after it, as a connection of one message has. The
- * probe results stay warm. ITERATIONS 0 leaves the warm decisions out
- * (for callgrind: the inclusive cost of cold_loop() over COLD).
+ * configuration, DnsServers). First with a pool that keeps no resolver
+ * idle, so that each decision makes a channel on its miss and destroys it
+ * after, as a connection of one message did when each connection owned
+ * its resolver; then with the services' pool, whose channel is made once.
+ * The probe results stay warm. ITERATIONS 0 leaves the warm decisions
+ * out (for callgrind: the inclusive cost of cold_per_lookup() and of
+ * cold_pooled(), each over COLD decisions).
  */
 
 #include "autoconfig.h"
@@ -54,18 +57,17 @@ static uint64_t now_ns(void)
 /* decide_loop - warm decisions; returns ns per decision */
 static void *decide_loop(void *arg)
 {
-	struct resolver *resolver = NULL;
 	struct decision d;
 	uint64_t t0;
 
-	/* the first one makes this thread's resolver: not timed */
+	/* the first one fills the caches: not timed */
 	input.deadline_ms = clock_ms() + 60000;
-	decide(cfg, &services, &resolver, &input, &d);
+	decide(cfg, &services, &input, &d);
 	decision_clear(&d);
 	pthread_barrier_wait(&start);
 	t0 = now_ns();
 	for (long i = 0; i < iterations; i++) {
-		decide(cfg, &services, &resolver, &input, &d);
+		decide(cfg, &services, &input, &d);
 		if (d.result.verdict != VERDICT_BYPASS) {
 			fprintf(stderr, "decide_bench: verdict %s (%s), expected bypass\n",
 				verdict_name(d.result.verdict), verdict_reason_name(&d.result));
@@ -74,32 +76,50 @@ static void *decide_loop(void *arg)
 		decision_clear(&d);
 	}
 	*(double *)arg = (double)(now_ns() - t0) / (double)iterations;
-	resolver_free(resolver);
 	return NULL;
 }
 
-/* cold_loop - n cold decisions: the MX set forgotten before each, a
- * resolver per decision; returns ns per decision */
-static double cold_loop(long n)
+/* cold_loop - n cold decisions with the services s: the MX set forgotten
+ * before each; returns ns per decision */
+static double cold_loop(struct services *s, long n)
 {
 	struct decision d;
 	uint64_t t0 = now_ns();
 
 	for (long i = 0; i < n; i++) {
-		struct resolver *resolver = NULL;
-
-		cache_forget(services.mxsets, input.domain);
+		cache_forget(s->mxsets, input.domain);
 		input.deadline_ms = clock_ms() + 60000;
-		decide(cfg, &services, &resolver, &input, &d);
+		decide(cfg, s, &input, &d);
 		if (d.mx == NULL || d.cached || d.mx->status != MX_FOUND) {
 			fprintf(stderr, "decide_bench: a cold decision found no MX set (%s)\n",
 				d.mx == NULL ? "no lookup" : mx_status_name(d.mx->status));
 			exit(1);
 		}
 		decision_clear(&d);
-		resolver_free(resolver);
 	}
 	return (double)(now_ns() - t0) / (double)n;
+}
+
+/* cold_per_lookup - cold decisions, a channel made and destroyed for each
+ * (the services' pool swapped for one that keeps nothing idle) */
+static double cold_per_lookup(long n)
+{
+	struct services s = services;
+	double ns;
+
+	if ((s.resolvers = resolver_pool_new(cfg, 0)) == NULL) {
+		fprintf(stderr, "decide_bench: out of memory\n");
+		exit(2);
+	}
+	ns = cold_loop(&s, n);
+	resolver_pool_free(s.resolvers);
+	return ns;
+}
+
+/* cold_pooled - cold decisions, the channel taken from the services' pool */
+static double cold_pooled(long n)
+{
+	return cold_loop(&services, n);
 }
 
 /* parse_loop - the baseline: the domain of the recipient's address */
@@ -172,8 +192,16 @@ int main(int argc, char **argv)
 		printf("warm-decision-1-thread %.0f ns/op %.1fx-baseline\n", warm1, warm1 / base1);
 		printf("warm-decision-2-threads %.0f ns/op %.1fx-baseline\n", warm2, warm2 / base2);
 	}
-	if (cold > 0 && cold_loop(1) > 0)	/* the probes' results: not timed */
-		printf("cold-decision-resolver-per-connection %.0f ns/op\n", cold_loop(cold));
+	if (cold > 0) {
+		double per_lookup, pooled;
+
+		cold_loop(&services, 1);	/* the probes' results, the pool's channel */
+		per_lookup = cold_per_lookup(cold);
+		pooled = cold_pooled(cold);
+		printf("cold-decision-channel-per-lookup %.0f ns/op\n", per_lookup);
+		printf("cold-decision-pooled-channel %.0f ns/op %.2fx-per-lookup\n", pooled,
+		       pooled / per_lookup);
+	}
 	services_free(&services);
 	config_free((struct config *)cfg);
 	ares_library_cleanup();
