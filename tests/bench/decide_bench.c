@@ -164,8 +164,8 @@ int main(int argc, char **argv)
 	long cold = 0;
 
 	if (argc != 6 && argc != 7) {
-		fprintf(stderr, "usage: decide_bench CONFIG DOMAIN LOCAL-ADDR CLIENT-ADDR ITERATIONS "
-			"[COLD]\n");
+		fprintf(stderr, "usage: decide_bench CONFIG DOMAIN LOCAL-ADDR CLIENT-ADDR "
+			"ITERATIONS [COLD]\n");
 		return 2;
 	}
 	log_setup(false, 0, 3, true);

@@ -892,8 +892,8 @@ static void test_channel_only_on_a_miss(void **state)
 	assert_non_null(none_idle);
 	zone = &two_mx;
 	assert_int_equal(atomic_load(&channels_made), before);	/* nothing yet */
-	m = mxset_get(none_idle, c, cfg, "example.org", clock_ms() + 5000, &hit);	/* a miss */
-	assert_false(hit);
+	m = mxset_get(none_idle, c, cfg, "example.org", clock_ms() + 5000, &hit);
+	assert_false(hit);				/* a miss */
 	mxset_release(m);
 	assert_int_equal(atomic_load(&channels_made), before + 1);
 	assert_int_equal(channels_live(), 1);		/* the fixture's resolver */
@@ -929,7 +929,7 @@ static void test_pool_sequential_one_channel(void **state)
 	}
 	assert_int_equal(queries("d19.example.net", true), 1);
 	assert_int_equal(atomic_load(&channels_made), before + 1);
-	assert_int_equal(channels_live(), 2);		/* the fixture's, and the pool's idle one */
+	assert_int_equal(channels_live(), 2);		/* the fixture's, the idle one */
 	cache_free(c);
 }
 
