@@ -17,13 +17,14 @@ struct cache;
 struct config;
 struct prober;
 struct refresher;
-struct resolver;
+struct resolver_pool;
 struct store;
 struct stats_caches;
 
 /* What every connection shares: made once, kept across reloads. */
 struct services {
 	struct cache *mxsets;
+	struct resolver_pool *resolvers;	/* for a cache miss (resolver.c) */
 	struct prober *prober;
 	struct store *store;		/* retry memory and probe results */
 	struct refresher *refresher;	/* refresh ahead (the daemon's only) */
@@ -66,8 +67,8 @@ void services_configure(struct services *s, const struct config *cfg);
 void services_free(struct services *s);
 void services_caches(struct services *s, struct stats_caches *out);
 
-void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
-	    const struct decision_input *in, struct decision *out);
+void decide(const struct config *cfg, struct services *s, const struct decision_input *in,
+	    struct decision *out);
 void decide_action(const struct config *cfg, struct services *s, const struct decision_input *in,
 		   bool dry_run, struct decision *d);
 void decision_clear(struct decision *d);

@@ -53,7 +53,6 @@
 #include "evidence.h"
 #include "log.h"
 #include "netaddr.h"
-#include "resolver.h"
 #include "stats.h"
 
 #define MAX_TAGS 8			/* bypassed domains named in one header */
@@ -86,7 +85,6 @@ struct conn {
 	struct netaddr local;		/* family 0: not known */
 	unsigned long steps;		/* negotiated protocol flags */
 	bool lists_ignored;		/* took SMFIF_SETSYMLIST, sent its own lists */
-	struct resolver *resolver;	/* made on the first cache miss */
 	struct msg *msg;
 };
 
@@ -162,7 +160,6 @@ static void msg_free(struct conn *c)
 static void conn_free(struct conn *c)
 {
 	msg_free(c);
-	resolver_free(c->resolver);
 	config_release(c->cfg);
 	free(c);
 	atomic_fetch_sub(&open_conns, 1);
@@ -412,7 +409,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (in.kind != DOMAIN_NAME)
 		snprintf(domain, sizeof(domain), "%s", in.kind == DOMAIN_LITERAL ? "[literal]"
 			 : in.kind == DOMAIN_MISSING ? "-" : "[malformed]");
-	decide(cfg, services, &c->resolver, &in, &d);
+	decide(cfg, services, &in, &d);
 	stats_add(STAT_RCPTS);
 	stats_add(STAT_VERDICT + d.result.verdict);
 	decide_action(cfg, services, &in, false, &d);

@@ -37,7 +37,6 @@
 #include "log.h"
 #include "mxset.h"
 #include "netaddr.h"
-#include "resolver.h"
 #include "store.h"
 
 static const char *const probe_words[] = {
@@ -167,7 +166,6 @@ int check_domain(const struct config *cfg, const char *domain, const char *local
 	char name[DOMAIN_MAXLEN + 1];
 	struct cidr_list interfaces = { 0 };
 	struct services services;
-	struct resolver *resolver = NULL;
 	struct decision d;
 	struct decision_input in = {
 		.domain = name,
@@ -197,7 +195,7 @@ int check_domain(const struct config *cfg, const char *domain, const char *local
 		return 2;
 	}
 
-	decide(cfg, &services, &resolver, &in, &d);
+	decide(cfg, &services, &in, &d);
 
 	if (d.mx == NULL)
 		printf("lookup: none\n");
@@ -224,7 +222,6 @@ int check_domain(const struct config *cfg, const char *domain, const char *local
 	printf("verdict: %s\n", verdict_name(d.result.verdict));
 
 	decision_clear(&d);
-	resolver_free(resolver);
 	services_free(&services);
 	cidr_list_free(&interfaces);
 	return d.result.verdict == VERDICT_ERROR ? 1 : 0;

@@ -12,10 +12,14 @@
  *	mail path (callbacks.c) and check mode (check.c) both come here, so
  *	they cannot disagree.
  *
- *	The resolver is the caller's (one per connection, made on the first
- *	cache miss); the services are shared by every connection. The
- *	daemon's services refresh MX sets and probe results in use ahead of
- *	their expiry (refresh.c), check mode's and the benchmark's do not.
+ *	The services are shared by every connection: the MX set cache and,
+ *	beside it, the pool of resolvers (c-ares channels) that a cache miss
+ *	takes one from and gives it back to (resolver.c), the prober and the
+ *	store. A cache hit never touches the pool. services_configure()
+ *	applies a reload: the sizes, and the pool drops the channels made from
+ *	other DNS keys.
+ *	The daemon's services refresh MX sets and probe results in use ahead
+ *	of their expiry (refresh.c); check mode's and the benchmark's do not.
  */
 
 #include "autoconfig.h"
@@ -57,18 +61,19 @@ static void refresh_stop(struct services *s)
 	s->refresher = NULL;
 }
 
-/* services_init - the caches, the store and the prober; in the daemon
- * refresh ahead too */
+/* services_init - the caches, the resolvers, the store and the prober;
+ * in the daemon refresh ahead too */
 bool services_init(struct services *s, const struct config *cfg, enum services_mode mode,
 		   const char *password)
 {
 	memset(s, 0, sizeof(*s));
 	s->mxsets = mxset_cache_new(cfg->cache_size);
+	s->resolvers = resolver_pool_new(cfg, RESOLVER_POOL_IDLE);
 	s->store = mode != SERVICES_MEMORY ? store_new(cfg, password, mode == SERVICES_DAEMON)
 		: store_new_memory(STORE_RETRY_CAPACITY, cfg->cache_size, NULL);
 	if (s->store != NULL)
 		s->prober = prober_new(s->store, cfg->probe_concurrency);
-	if (s->mxsets == NULL || s->prober == NULL || s->store == NULL) {
+	if (s->mxsets == NULL || s->resolvers == NULL || s->prober == NULL || s->store == NULL) {
 		services_free(s);
 		return false;
 	}
@@ -77,19 +82,23 @@ bool services_init(struct services *s, const struct config *cfg, enum services_m
 	return true;
 }
 
-/* services_configure - apply the sizes of a reloaded configuration */
+/* services_configure - apply the sizes and the DNS keys of a reloaded
+ * configuration */
 void services_configure(struct services *s, const struct config *cfg)
 {
 	cache_set_capacity(s->mxsets, cfg->cache_size);
+	resolver_pool_configure(s->resolvers, cfg);
 	prober_set_concurrency(s->prober, cfg->probe_concurrency);
 	store_configure(s->store, cfg);
 }
 
-/* services_free - stop refreshing, then release the caches */
+/* services_free - stop refreshing, then release the caches and the
+ * resolvers */
 void services_free(struct services *s)
 {
 	refresh_stop(s);
 	cache_free(s->mxsets);
+	resolver_pool_free(s->resolvers);
 	prober_free(s->prober);
 	store_free(s->store);
 	memset(s, 0, sizeof(*s));
@@ -129,8 +138,8 @@ bool decision_went_down(const struct decision *d)
 }
 
 /* decide - the verdict for one recipient domain */
-void decide(const struct config *cfg, struct services *s, struct resolver **resolver,
-	    const struct decision_input *in, struct decision *out)
+void decide(const struct config *cfg, struct services *s, const struct decision_input *in,
+	    struct decision *out)
 {
 	struct verdict_facts f = {
 		.client = in->client,
@@ -147,7 +156,6 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 		.local_names = &cfg->local_names,
 		.interfaces = in->interfaces,
 	};
-	char err[256];
 
 	memset(out, 0, sizeof(*out));
 	/* exemptions that need no lookup at all */
@@ -157,10 +165,9 @@ void decide(const struct config *cfg, struct services *s, struct resolver **reso
 	}
 	if (in->kind != DOMAIN_NAME) {
 		out->mx = mxset_new_status(in->domain, MX_NOT_DOMAIN);
-	} else if (*resolver == NULL && (*resolver = resolver_new(cfg, err, sizeof(err))) == NULL) {
-		log_error("decide: %s: %s", in->domain, err);
 	} else {
-		out->mx = mxset_get(*resolver, s->mxsets, in->domain, in->deadline_ms, &out->cached);
+		out->mx = mxset_get(s->resolvers, s->mxsets, cfg, in->domain, in->deadline_ms,
+				    &out->cached);
 		stats_add(out->cached ? STAT_DNS_HITS : STAT_DNS_MISSES);
 	}
 	f.mx = out->mx;

@@ -163,7 +163,7 @@ static void refresh_dns(struct refresher *r, const char *domain)
 	uint64_t deadline = clock_ms() + 2 * (uint64_t)cfg->dns_timeout_ms * cfg->dns_tries;
 
 	stats_add(STAT_DNS_REFRESHES);
-	if (!mxset_refresh(r->resolver, r->mxsets, domain, deadline))
+	if (!mxset_refresh(r->resolver, cfg, r->mxsets, domain, deadline))
 		log_debug("refresh: %s: no answer to keep, the cached one stays until it expires",
 			  domain);
 }

@@ -1,6 +1,7 @@
 /*
  * NAME
- *	resolver - a domain's MX set from c-ares, cached
+ *	resolver - a domain's MX set from c-ares, cached, over a pool of
+ *	channels
  * SYNOPSIS
  *	#include "resolver.h"
  * DESCRIPTION
@@ -11,10 +12,24 @@
  *	server failure, timeout, bad answer. No MX records but an address
  *	makes an implicit MX: the domain itself at preference 0.
  *
- *	A resolver wraps one c-ares channel. c-ares 1.18 has no locking inside
- *	a channel, so a resolver belongs to one thread at a time: each
- *	connection has its own, and its channel is made on its first cache
- *	miss.
+ *	A resolver wraps one c-ares channel, made from the DNS keys of a
+ *	configuration (DnsServers, DnsTimeout, DnsTries) and tagged with
+ *	them. c-ares 1.18 has no locking inside a channel, so a resolver
+ *	belongs to one thread at a time. The resolvers live in a pool shared
+ *	by every connection (struct services): a thread that misses the cache
+ *	takes an idle resolver (or makes one when none is idle), runs its
+ *	lookup and gives it back. So the pool never holds more resolvers than
+ *	there were lookups at once, and it keeps at most RESOLVER_POOL_IDLE of
+ *	them idle; the others are destroyed as they come back. A cache hit
+ *	never touches the pool: a connection whose domains are all cached
+ *	makes no channel.
+ *
+ *	resolver_pool_configure() applies a reload: idle resolvers made from
+ *	other DNS keys are destroyed, and so are those given back later. A
+ *	connection still on the old configuration gets a resolver of its own
+ *	settings, made for its lookup and destroyed after it. Without
+ *	DnsServers (the system's resolv.conf), every reload empties the pool,
+ *	so that SIGHUP reads resolv.conf again.
  *
  *	Each phase (MX, then addresses) may take DnsTimeout x DnsTries, and
  *	never past the caller's deadline: c-ares doubles its timeout on each
@@ -23,7 +38,8 @@
  *
  *	mxset_get() puts the shared cache in front: answers live for their DNS
  *	TTL clamped to MinTTL..MaxTTL, failures for NegativeTTL, and threads
- *	asking for a domain being looked up wait for that answer.
+ *	asking for a domain being looked up wait for that answer. Only the
+ *	thread that leads a lookup takes a resolver.
  *
  *	mxset_refresh() looks a domain in use up again before its answer
  *	expires (refresh.c's worker, with its own resolver) and writes the
@@ -34,6 +50,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +64,33 @@
 #include "log.h"
 #include "resolver.h"
 
+/* What a channel is made from: the DNS keys of a configuration. */
+struct dns_settings {
+	char *servers;			/* DnsServers; NULL: the system's */
+	unsigned timeout_ms;		/* DnsTimeout */
+	unsigned tries;			/* DnsTries */
+	bool known;			/* false: not copied (no memory), matches nothing */
+};
+
 struct resolver {
 	ares_channel channel;
-	bool ready;			/* the channel is made: on the first lookup */
-	const struct config *cfg;
+	struct dns_settings made_from;	/* its tag */
+	struct resolver *next;		/* in the pool's idle list */
+};
+
+/* The resolvers not in use, all made from the configuration in force. */
+struct resolver_pool {
+	pthread_mutex_t lock;
+	struct resolver *idle;		/* the last given back first */
+	size_t nidle;
+	size_t max_idle;
+	struct dns_settings current;	/* of the configuration in force */
 };
 
 /* One lookup in flight: the set being built and the queries outstanding. */
 struct lookup {
 	struct resolver *r;
+	const struct config *cfg;	/* the caller's: timeouts and TTLs */
 	struct mxset *set;
 	int pending;			/* queries without an answer yet */
 	unsigned ttl;			/* lowest TTL seen */
@@ -70,26 +105,45 @@ struct host_query {
 	size_t index;
 };
 
-/* resolver_new - a resolver for the configuration; its c-ares channel
- * is made on its first lookup, so that a connection whose domains are all
- * in the cache never makes one (setting up and closing a channel costs
- * more than the rest of a warm decision) */
-struct resolver *resolver_new(const struct config *cfg, char *err, size_t errlen)
+/* settings_copy - the DNS keys of a configuration, in s (a copy of
+ * DnsServers); false when out of memory (then s matches nothing) */
+static bool settings_copy(struct dns_settings *s, const struct config *cfg)
 {
-	struct resolver *r = calloc(1, sizeof(*r));
+	*s = (struct dns_settings){ .timeout_ms = cfg->dns_timeout_ms, .tries = cfg->dns_tries };
+	if (cfg->dns_servers != NULL && (s->servers = strdup(cfg->dns_servers)) == NULL)
+		return false;
+	return s->known = true;
+}
 
-	if (r == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	r->cfg = cfg;
-	return r;
+/* settings_clear - free the copy */
+static void settings_clear(struct dns_settings *s)
+{
+	free(s->servers);
+	*s = (struct dns_settings){ 0 };
+}
+
+/* settings_equal - two sets of the same DNS keys */
+static bool settings_equal(const struct dns_settings *a, const struct dns_settings *b)
+{
+	if (!a->known || !b->known || a->timeout_ms != b->timeout_ms || a->tries != b->tries)
+		return false;
+	if (a->servers == NULL || b->servers == NULL)
+		return a->servers == b->servers;
+	return strcmp(a->servers, b->servers) == 0;
+}
+
+/* settings_match - s holds the DNS keys of cfg */
+static bool settings_match(const struct dns_settings *s, const struct config *cfg)
+{
+	const struct dns_settings of_cfg = { .servers = cfg->dns_servers,
+		.timeout_ms = cfg->dns_timeout_ms, .tries = cfg->dns_tries, .known = true };
+
+	return settings_equal(s, &of_cfg);
 }
 
 /* channel_open - the c-ares channel, set up from the configuration */
-static bool channel_open(struct resolver *r, char *err, size_t errlen)
+static bool channel_open(struct resolver *r, const struct config *cfg, char *err, size_t errlen)
 {
-	const struct config *cfg = r->cfg;
 	struct ares_options o = { 0 };
 	int rc;
 
@@ -109,7 +163,28 @@ static bool channel_open(struct resolver *r, char *err, size_t errlen)
 		ares_destroy(r->channel);
 		return false;
 	}
-	return r->ready = true;
+	return true;
+}
+
+/* resolver_new - a resolver for the DNS keys of the configuration, its
+ * channel made now (the pool makes one only for a cache miss) */
+struct resolver *resolver_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct resolver *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || !settings_copy(&r->made_from, cfg)) {
+		snprintf(err, errlen, "out of memory");
+		if (r != NULL)
+			settings_clear(&r->made_from);
+		free(r);
+		return NULL;
+	}
+	if (!channel_open(r, cfg, err, errlen)) {
+		settings_clear(&r->made_from);
+		free(r);
+		return NULL;
+	}
+	return r;
 }
 
 /* resolver_free - close the channel */
@@ -117,9 +192,112 @@ void resolver_free(struct resolver *r)
 {
 	if (r == NULL)
 		return;
-	if (r->ready)
-		ares_destroy(r->channel);
+	ares_destroy(r->channel);
+	settings_clear(&r->made_from);
 	free(r);
+}
+
+/* free_list - free a list of resolvers taken out of the pool */
+static void free_list(struct resolver *r)
+{
+	while (r != NULL) {
+		struct resolver *next = r->next;
+		resolver_free(r);
+		r = next;
+	}
+}
+
+/* resolver_pool_new - an empty pool for the configuration, keeping at
+ * most max_idle resolvers idle; NULL when out of memory */
+struct resolver_pool *resolver_pool_new(const struct config *cfg, size_t max_idle)
+{
+	struct resolver_pool *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	if (!settings_copy(&p->current, cfg) || pthread_mutex_init(&p->lock, NULL) != 0) {
+		settings_clear(&p->current);
+		free(p);
+		return NULL;
+	}
+	p->max_idle = max_idle;
+	return p;
+}
+
+/* resolver_pool_configure - a reload: the resolvers made from other DNS
+ * keys go (without DnsServers, all of them: resolv.conf is read again) */
+void resolver_pool_configure(struct resolver_pool *p, const struct config *cfg)
+{
+	struct dns_settings next;
+	struct resolver *stale = NULL;
+
+	if (!settings_copy(&next, cfg))
+		log_error("resolver: out of memory: no resolver is kept idle");
+	pthread_mutex_lock(&p->lock);
+	if (cfg->dns_servers == NULL || !settings_equal(&p->current, &next)) {
+		struct dns_settings old = p->current;
+
+		stale = p->idle;
+		p->idle = NULL;
+		p->nidle = 0;
+		p->current = next;
+		next = old;
+	}
+	pthread_mutex_unlock(&p->lock);
+	settings_clear(&next);
+	free_list(stale);
+}
+
+/* resolver_pool_free - destroy the pool and its idle resolvers (every
+ * resolver taken must have been given back) */
+void resolver_pool_free(struct resolver_pool *p)
+{
+	if (p == NULL)
+		return;
+	free_list(p->idle);
+	settings_clear(&p->current);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* resolver_take - an idle resolver for cfg, else a new one; NULL (with
+ * err) when none could be made */
+struct resolver *resolver_take(struct resolver_pool *p, const struct config *cfg,
+			       char *err, size_t errlen)
+{
+	struct resolver *r = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->idle != NULL && settings_match(&p->current, cfg)) {
+		r = p->idle;
+		p->idle = r->next;
+		p->nidle--;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (r != NULL) {
+		r->next = NULL;
+		return r;
+	}
+	return resolver_new(cfg, err, errlen);
+}
+
+/* resolver_give - back to the pool after a lookup: kept idle while the
+ * pool has room and it was made from the configuration in force, else
+ * destroyed */
+void resolver_give(struct resolver_pool *p, struct resolver *r)
+{
+	bool keep;
+
+	pthread_mutex_lock(&p->lock);
+	keep = p->nidle < p->max_idle && settings_equal(&r->made_from, &p->current);
+	if (keep) {
+		r->next = p->idle;
+		p->idle = r;
+		p->nidle++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!keep)
+		resolver_free(r);
 }
 
 /* skip_name - length of a (possibly compressed) name at p, or -1 */
@@ -247,7 +425,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 /* new_phase - DnsTimeout x DnsTries from now, within the caller's deadline */
 static void new_phase(struct lookup *lk)
 {
-	const struct config *cfg = lk->r->cfg;
+	const struct config *cfg = lk->cfg;
 	uint64_t d = clock_ms() + (uint64_t)cfg->dns_timeout_ms * cfg->dns_tries;
 
 	lk->deadline = d < lk->final_deadline ? d : lk->final_deadline;
@@ -423,7 +601,7 @@ static void run(struct lookup *lk)
 /* settle_ttl - how long the finished set may be kept */
 static void settle_ttl(struct lookup *lk)
 {
-	const struct config *cfg = lk->r->cfg;
+	const struct config *cfg = lk->cfg;
 	struct mxset *m = lk->set;
 	bool unsure = false;
 
@@ -444,18 +622,14 @@ static void settle_ttl(struct lookup *lk)
 	}
 }
 
-/* mxset_lookup - ask DNS; always returns a set (or NULL when it could not
- * ask: no memory, or no c-ares channel) */
-struct mxset *mxset_lookup(struct resolver *r, const char *domain, uint64_t deadline_ms)
+/* mxset_lookup - ask DNS through r, with the timeouts and TTLs of cfg;
+ * always returns a set (or NULL when out of memory) */
+struct mxset *mxset_lookup(struct resolver *r, const struct config *cfg, const char *domain,
+			   uint64_t deadline_ms)
 {
-	struct lookup lk = { .r = r, .ttl = UINT32_MAX, .status = MX_ERROR,
+	struct lookup lk = { .r = r, .cfg = cfg, .ttl = UINT32_MAX, .status = MX_ERROR,
 			     .host_failure = MX_ERROR, .final_deadline = deadline_ms };
-	char err[256];
 
-	if (!r->ready && !channel_open(r, err, sizeof(err))) {
-		log_error("mxset: %s: %s", domain, err);
-		return NULL;
-	}
 	if ((lk.set = mxset_new(domain, 0)) == NULL)
 		return NULL;
 	new_phase(&lk);
@@ -506,10 +680,30 @@ struct cache *mxset_cache_new(size_t capacity)
 	return cache_new(capacity, &mxset_cache_ops, NULL);
 }
 
-/* mxset_get - the MX set of a domain from the cache, else from DNS; a
- * thread that finds another looking the domain up waits for its answer */
-struct mxset *mxset_get(struct resolver *r, struct cache *cache, const char *domain,
-			uint64_t deadline_ms, bool *hit)
+/* lookup_pooled - mxset_lookup() with a resolver of the pool, given back
+ * after it; NULL when no resolver could be had (or no memory) */
+static struct mxset *lookup_pooled(struct resolver_pool *pool, const struct config *cfg,
+				   const char *domain, uint64_t deadline_ms)
+{
+	char err[256];
+	struct resolver *r = resolver_take(pool, cfg, err, sizeof(err));
+	struct mxset *m;
+
+	if (r == NULL) {
+		log_error("mxset: %s: %s", domain, err);
+		return NULL;
+	}
+	m = mxset_lookup(r, cfg, domain, deadline_ms);
+	resolver_give(pool, r);
+	return m;
+}
+
+/* mxset_get - the MX set of a domain from the cache, else from DNS with a
+ * resolver of the pool; a thread that finds another looking the domain up
+ * waits for its answer */
+struct mxset *mxset_get(struct resolver_pool *pool, struct cache *cache,
+			const struct config *cfg, const char *domain, uint64_t deadline_ms,
+			bool *hit)
 {
 	void *v;
 	struct mxset *m;
@@ -524,7 +718,7 @@ struct mxset *mxset_get(struct resolver *r, struct cache *cache, const char *dom
 	case CACHE_LEAD:
 		break;
 	}
-	if ((m = mxset_lookup(r, domain, deadline_ms)) == NULL) {
+	if ((m = lookup_pooled(pool, cfg, domain, deadline_ms)) == NULL) {
 		cache_abandon(cache, domain);
 		return NULL;
 	}
@@ -549,10 +743,10 @@ static bool mxset_unsure(const struct mxset *m)
  * is added, when it was pushed out meanwhile); a set that failed or is
  * missing a host's addresses is not written, so the answer there stays
  * until it expires. True when the new set was written. */
-bool mxset_refresh(struct resolver *r, struct cache *cache, const char *domain,
-		   uint64_t deadline_ms)
+bool mxset_refresh(struct resolver *r, const struct config *cfg, struct cache *cache,
+		   const char *domain, uint64_t deadline_ms)
 {
-	struct mxset *m = mxset_lookup(r, domain, deadline_ms);
+	struct mxset *m = mxset_lookup(r, cfg, domain, deadline_ms);
 	bool written = m != NULL && !mxset_unsure(m);
 
 	if (written)

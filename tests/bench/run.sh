@@ -14,7 +14,8 @@
 #      by NSD behind a forwarder that delays each answer as a network would:
 #      mxbypass-milter (c-ares: the MX query, then every address query at
 #      once) against a milter doing blocking res_query lookups one by one
-#   3. decision cost: decide_bench, warm, 1 and 2 threads
+#   3. decision cost: decide_bench, warm, 1 and 2 threads; cold (the MX
+#      set asked of NSD each time), a channel per lookup against the pool
 #   4. memory: the daemon's peak RSS after 100,000 distinct recipient
 #      domains (default CacheSize), then after 100,000 distinct client
 #      networks (retry memory, top lists)
@@ -334,8 +335,8 @@ printf '   one session, 200 new domains: RCPT p50 %s ms (mxbypass) vs %s ms (blo
 	"$one_mxbypass" "$one_resquery" "$(ratio "$one_mxbypass" "$one_resquery")"
 sed -i "s/^DnsServers .*/DnsServers 127.0.0.1:$NSD_PORT/" "$conf"
 
-echo "== 3. decision cost, warm (cache hit + rank + verdict)"
-"$B/decide_bench" "$conf" live.bypass.test 127.0.0.30 192.0.2.7 1000000 | sed 's/^/   /'
+echo "== 3. decision cost, warm (cache hit + rank + verdict); cold, 1 thread, NSD on loopback"
+"$B/decide_bench" "$conf" live.bypass.test 127.0.0.30 192.0.2.7 1000000 3000 | sed 's/^/   /'
 
 echo
 echo "== 4. memory of the daemon (default CacheSize 10000, retry memory 100000), peak RSS"

@@ -778,7 +778,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fake_ms = 1000000;
 
 	fake_clock = true;
-	m = mxset_lookup(resolver, DOMAIN, fake_ms + deadline_choices[flags >> 2 & 3]);
+	m = mxset_lookup(resolver, cfg, DOMAIN, fake_ms + deadline_choices[flags >> 2 & 3]);
 	fake_clock = false;
 
 	/* nothing can call back into the finished lookup; nothing leaked */

@@ -159,4 +159,13 @@ function phases.reloaded()
 	mt.disconnect(conn)
 end
 
+-- one recipient in a domain not asked for yet: -D fresh=DOMAIN
+function phases.fresh()
+	local conn = open("192.0.2.7")
+	mail(conn, "F1")
+	rcpt(conn, "F1", "user@" .. fresh, SMFIR_CONTINUE)
+	finish(conn, nil)
+	mt.disconnect(conn)
+end
+
 run_script("verdicts.lua " .. phase, phases[phase])

@@ -100,6 +100,24 @@ mt_phase reloaded
 logged milter L1 live.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
 logged milter L1 reject.bypass.test "$C verdict=bypass action=log $B reachable=up.bypass.test reason=better-mx-reachable"
 pass "SIGHUP to Action log: the next connection only logs"
+
+# A reload that moves DnsServers: the next lookup asks the new server, not
+# a channel of the pool made for the old one; and back again.
+# fresh DOMAIN - one recipient in DOMAIN, not looked up before
+fresh() {
+	"$MILTERTEST" -D sock="$SOCK" -D phase=fresh -D fresh="$1" \
+		-s "$top_srcdir/tests/integration/verdicts.lua" >"$T/mt.out" 2>&1 \
+		|| { cat "$T/mt.out" "$T/milter.log"; fail "miltertest phase fresh $1"; }
+}
+sed -i 's/^DnsServers .*/DnsServers 127.0.0.1:9/' "$conf"
+reload milter || fail "no reload"
+fresh nx1.bypass.test
+logged milter F1 nx1.bypass.test "$C verdict=error action=accept reason=servfail"
+sed -i "s/^DnsServers .*/DnsServers 127.0.0.1:$NSD_PORT/" "$conf"
+reload milter || fail "no reload"
+fresh nx2.bypass.test
+logged milter F1 nx2.bypass.test "$C verdict=not-mx action=accept reason=nxdomain"
+pass "SIGHUP moving DnsServers: the next cold lookup asks the new server, each way"
 stop_milter || fail "milter exited non-zero on SIGTERM"
 pass "clean stop"
 

@@ -3,8 +3,9 @@
  *
  *	storm CONFIG-FILE DOMAIN THREADS
  *
- * Each thread has its own resolver (a c-ares channel is single-threaded),
- * all share one MX set cache, and a barrier releases them together. Prints
+ * The threads share one MX set cache and one pool of resolvers, as the
+ * milter's connections do (only the thread that leads the lookup takes a
+ * resolver), and a barrier releases them together. Prints
  * how many led a lookup, joined another's, or timed out, and the outcome
  * each got; the DNS server's log tells how many queries went out.
  */
@@ -26,6 +27,7 @@
 
 static struct config *cfg;
 static struct cache *cache;
+static struct resolver_pool *pool;
 static const char *domain;
 static pthread_barrier_t start;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -33,18 +35,12 @@ static int found, other;
 
 static void *worker(void *arg)
 {
-	char err[256];
-	struct resolver *r = resolver_new(cfg, err, sizeof(err));
 	struct mxset *m;
 	bool hit;
 
 	(void)arg;
-	if (r == NULL) {
-		fprintf(stderr, "storm: %s\n", err);
-		exit(2);
-	}
 	pthread_barrier_wait(&start);
-	m = mxset_get(r, cache, domain, clock_ms() + cfg->decision_timeout_ms, &hit);
+	m = mxset_get(pool, cache, cfg, domain, clock_ms() + cfg->decision_timeout_ms, &hit);
 	pthread_mutex_lock(&lock);
 	if (m != NULL && m->status == MX_FOUND)
 		found++;
@@ -52,7 +48,6 @@ static void *worker(void *arg)
 		other++;
 	pthread_mutex_unlock(&lock);
 	mxset_release(m);
-	resolver_free(r);
 	return NULL;
 }
 
@@ -75,6 +70,10 @@ int main(int argc, char **argv)
 	domain = argv[2];
 	ares_library_init(ARES_LIB_INIT_ALL);
 	cache = mxset_cache_new(cfg->cache_size);
+	if ((pool = resolver_pool_new(cfg, RESOLVER_POOL_IDLE)) == NULL) {
+		fprintf(stderr, "storm: out of memory\n");
+		return 2;
+	}
 	t = calloc((size_t)n, sizeof(*t));
 	pthread_barrier_init(&start, NULL, (unsigned)n);
 	for (int i = 0; i < n; i++)
@@ -86,6 +85,7 @@ int main(int argc, char **argv)
 	       n, (unsigned long long)st.misses, (unsigned long long)st.joins,
 	       (unsigned long long)st.hits, (unsigned long long)st.timeouts, found, other);
 	cache_free(cache);
+	resolver_pool_free(pool);
 	free(t);
 	config_free(cfg);
 	ares_library_cleanup();

@@ -6,6 +6,8 @@
  * (ld --wrap=ares_query,ares_getaddrinfo,ares_freeaddrinfo). The wrappers
  * answer at once, from the zone the test sets, and count every query;
  * the ares_addrinfo answers and their free are tests/common/ares_fake.c.
+ * The channels are real; ares_init_options and ares_destroy are wrapped
+ * to count them (the pool of resolvers) and to make one fail.
  */
 
 #include "autoconfig.h"
@@ -327,15 +329,32 @@ static int all_addr_queries(void)
 	return n;
 }
 
-/* channels made: a resolver makes its own on its first lookup only */
-static atomic_int channels_made;
+/* channels made and destroyed; init_fails: the next ones cannot be made */
+static atomic_int channels_made, channels_destroyed;
+static atomic_bool init_fails;
 
 int __real_ares_init_options(ares_channel *channel, struct ares_options *options, int optmask);
 int __wrap_ares_init_options(ares_channel *channel, struct ares_options *options, int optmask);
 int __wrap_ares_init_options(ares_channel *channel, struct ares_options *options, int optmask)
 {
+	if (atomic_load(&init_fails))
+		return ARES_ENOMEM;
 	atomic_fetch_add(&channels_made, 1);
 	return __real_ares_init_options(channel, options, optmask);
+}
+
+void __real_ares_destroy(ares_channel channel);
+void __wrap_ares_destroy(ares_channel channel);
+void __wrap_ares_destroy(ares_channel channel)
+{
+	atomic_fetch_add(&channels_destroyed, 1);
+	__real_ares_destroy(channel);
+}
+
+/* channels_live - channels made and not yet destroyed */
+static int channels_live(void)
+{
+	return atomic_load(&channels_made) - atomic_load(&channels_destroyed);
 }
 
 void __wrap_ares_query(ares_channel channel, const char *name, int dnsclass, int type,
@@ -418,11 +437,13 @@ void __wrap_ares_getaddrinfo(ares_channel channel, const char *node, const char 
 }
 
 /*
- * Fixtures: one configuration (built-in defaults), a resolver per test.
+ * Fixtures: one configuration (built-in defaults), a resolver and a pool
+ * of resolvers per test.
  */
 
 static struct config *cfg;
 static struct resolver *resolver;
+static struct resolver_pool *pool;
 
 struct ttls {
 	unsigned min, max, negative;	/* 0: the default */
@@ -469,20 +490,28 @@ static int setup_resolver(void **state)
 	ares_fake_reset();
 	zone = NULL;
 	set_ttls(&defaults);
+	atomic_store(&init_fails, false);
 	if ((resolver = resolver_new(cfg, err, sizeof(err))) == NULL) {
 		print_error("resolver_new: %s\n", err);
+		return -1;
+	}
+	if ((pool = resolver_pool_new(cfg, RESOLVER_POOL_IDLE)) == NULL) {
+		print_error("resolver_pool_new: out of memory\n");
 		return -1;
 	}
 	return 0;
 }
 
-/* every query was an MX or AF_UNSPEC query, every addrinfo freed */
+/* every query was an MX or AF_UNSPEC query, every addrinfo freed, every
+ * channel destroyed */
 static int teardown_resolver(void **state)
 {
 	(void)state;
 	resolver_free(resolver);
+	resolver_pool_free(pool);
 	assert_int_equal(bad_calls, 0);
 	assert_int_equal(ares_fake_live(), 0);
+	assert_int_equal(channels_live(), 0);
 	return 0;
 }
 
@@ -693,7 +722,7 @@ static void test_lookup(void **state)
 
 	set_ttls(&lc->ttls);
 	zone = &lc->z;
-	m = mxset_lookup(resolver, domain, clock_ms() + 5000);
+	m = mxset_lookup(resolver, cfg, domain, clock_ms() + 5000);
 	assert_non_null(m);
 	assert_string_equal(mx_status_name(m->status), mx_status_name(lc->status));
 	assert_string_equal(m->domain, domain);
@@ -746,7 +775,7 @@ static void test_many_records(void **state)
 	struct mxset *m;
 
 	zone = &z;
-	m = mxset_lookup(resolver, "example.org", clock_ms() + 5000);
+	m = mxset_lookup(resolver, cfg, "example.org", clock_ms() + 5000);
 	assert_non_null(m);
 	assert_int_equal(m->status, MX_FOUND);
 	assert_int_equal(m->n, mc->kept);
@@ -831,10 +860,10 @@ static void test_get_second_call_hits(void **state)
 
 	(void)state;
 	zone = &two_mx;
-	m1 = mxset_get(resolver, c, "example.org", clock_ms() + 5000, &hit);
+	m1 = mxset_get(pool, c, cfg, "example.org", clock_ms() + 5000, &hit);
 	assert_non_null(m1);
 	assert_false(hit);
-	m2 = mxset_get(resolver, c, "example.org", clock_ms() + 5000, &hit);
+	m2 = mxset_get(pool, c, cfg, "example.org", clock_ms() + 5000, &hit);
 	assert_true(hit);
 	assert_ptr_equal(m1, m2);
 	assert_int_equal(m2->status, MX_FOUND);
@@ -848,34 +877,59 @@ static void test_get_second_call_hits(void **state)
 	cache_free(c);
 }
 
-/* A connection whose domains are all cached never sets up c-ares. */
+/* A connection whose domains are all cached never sets up c-ares: a hit
+ * does not touch the pool (here one that keeps nothing, so that taking a
+ * resolver would make a channel) */
 static void test_channel_only_on_a_miss(void **state)
 {
+	struct resolver_pool *none_idle = resolver_pool_new(cfg, 0);
 	struct cache *c = mxset_cache_new(100);
-	char err[256];
-	struct resolver *r = resolver_new(cfg, err, sizeof(err)), *r2;
 	struct mxset *m;
 	int before = atomic_load(&channels_made);
 	bool hit;
 
 	(void)state;
-	assert_non_null(r);
+	assert_non_null(none_idle);
 	zone = &two_mx;
 	assert_int_equal(atomic_load(&channels_made), before);	/* nothing yet */
-	m = mxset_get(r, c, "example.org", clock_ms() + 5000, &hit);	/* a miss: one */
-	assert_false(hit);
-	assert_int_equal(atomic_load(&channels_made), before + 1);
-	mxset_release(m);
-	m = mxset_get(r, c, "example.org", clock_ms() + 5000, &hit);	/* the same one */
+	m = mxset_get(none_idle, c, cfg, "example.org", clock_ms() + 5000, &hit);
+	assert_false(hit);				/* a miss */
 	mxset_release(m);
 	assert_int_equal(atomic_load(&channels_made), before + 1);
-	r2 = resolver_new(cfg, err, sizeof(err));	/* the next connection, all hits */
-	m = mxset_get(r2, c, "example.org", clock_ms() + 5000, &hit);
-	assert_true(hit);
-	mxset_release(m);
-	resolver_free(r2);
+	assert_int_equal(channels_live(), 1);		/* the fixture's resolver */
+	for (int i = 0; i < 10; i++) {			/* next connections, all hits */
+		m = mxset_get(none_idle, c, cfg, "example.org", clock_ms() + 5000, &hit);
+		assert_true(hit);
+		mxset_release(m);
+	}
 	assert_int_equal(atomic_load(&channels_made), before + 1);
-	resolver_free(r);
+	resolver_pool_free(none_idle);
+	cache_free(c);
+}
+
+/* N cold lookups one after another (N connections) make one channel */
+static void test_pool_sequential_one_channel(void **state)
+{
+	struct cache *c = mxset_cache_new(100);
+	int before = atomic_load(&channels_made);
+
+	(void)state;
+	zone = &two_mx;
+	for (int i = 0; i < 20; i++) {
+		char domain[32];
+		struct mxset *m;
+		bool hit;
+
+		snprintf(domain, sizeof(domain), "d%d.example.net", i);
+		m = mxset_get(pool, c, cfg, domain, clock_ms() + 5000, &hit);
+		assert_non_null(m);
+		assert_false(hit);
+		assert_int_equal(m->status, MX_NXDOMAIN);
+		mxset_release(m);
+	}
+	assert_int_equal(queries("d19.example.net", true), 1);
+	assert_int_equal(atomic_load(&channels_made), before + 1);
+	assert_int_equal(channels_live(), 2);		/* the fixture's, the idle one */
 	cache_free(c);
 }
 
@@ -936,12 +990,12 @@ static void test_get_kept(void **state)
 	set_ttls(&ttls);
 	zone = &kc->z;
 	fake_now = 5000000;
-	m1 = mxset_get(resolver, c, "example.org", clock_ms() + 5000, &hit);
+	m1 = mxset_get(pool, c, cfg, "example.org", clock_ms() + 5000, &hit);
 	assert_non_null(m1);
 	assert_false(hit);
 	assert_int_equal(m1->status, kc->status);
 	fake_now += kc->later_ms;
-	m2 = mxset_get(resolver, c, "example.org", clock_ms() + 5000, &hit);
+	m2 = mxset_get(pool, c, cfg, "example.org", clock_ms() + 5000, &hit);
 	assert_non_null(m2);
 	assert_int_equal(hit, kc->hit);
 	assert_int_equal(m1 == m2, kc->hit);
@@ -951,11 +1005,12 @@ static void test_get_kept(void **state)
 	cache_free(c);
 }
 
-/* Threads asking for one cold domain, each with its own resolver. */
+/* Threads asking for a cold domain, sharing the cache and a pool. */
 struct getter {
 	pthread_t tid;
 	pthread_barrier_t *start;
-	struct resolver *r;
+	struct resolver_pool *pool;	/* NULL: the fixture's */
+	const char *domain;		/* NULL: example.org */
 	struct cache *c;
 	uint64_t deadline;
 	struct mxset *m;
@@ -968,9 +1023,174 @@ static void *getter_run(void *arg)
 
 	if (g->start != NULL)
 		pthread_barrier_wait(g->start);
-	g->m = mxset_get(g->r, g->c, "example.org",
+	g->m = mxset_get(g->pool != NULL ? g->pool : pool, g->c, cfg,
+			 g->domain != NULL ? g->domain : "example.org",
 			 g->deadline != 0 ? g->deadline : clock_ms() + 5000, &g->hit);
 	return NULL;
+}
+
+/* two_at_once - two threads lead a lookup of their own at the same time
+ * (each answer 100 ms away), on the pool p */
+static void two_at_once(struct resolver_pool *p, struct cache *c, int round)
+{
+	static const char *const domains[2] = { "one.example.net", "two.example.net" };
+	struct getter g[2];
+	pthread_barrier_t start;
+
+	pthread_barrier_init(&start, NULL, 2);
+	for (size_t i = 0; i < 2; i++) {
+		g[i] = (struct getter){ .start = &start, .pool = p, .domain = domains[i], .c = c };
+		assert_int_equal(pthread_create(&g[i].tid, NULL, getter_run, &g[i]), 0);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(g[i].tid, NULL), 0);
+		assert_non_null(g[i].m);
+		assert_false(g[i].hit);
+		mxset_release(g[i].m);
+		cache_forget(c, domains[i]);	/* cold again for the next round */
+	}
+	pthread_barrier_destroy(&start);
+	assert_int_equal(queries(domains[0], true), round);
+}
+
+static const struct zone slow_two_mx = {
+	.mx = { MX(10, MX1, 600), MX(20, MX2, 600) }, .delay_ms = 100,
+	.hosts = { HOST(MX1, 600, A1), HOST(MX2, 600, A2) },
+};
+
+/* Two threads at once make at most two channels, round after round. */
+static void test_pool_two_at_once(void **state)
+{
+	struct cache *c = mxset_cache_new(100);
+	int before = atomic_load(&channels_made);
+
+	(void)state;
+	zone = &slow_two_mx;
+	for (int round = 1; round <= 4; round++)
+		two_at_once(pool, c, round);
+	assert_in_range(atomic_load(&channels_made) - before, 1, 2);
+	assert_int_equal(channels_live(), 1 + atomic_load(&channels_made) - before);
+	cache_free(c);
+}
+
+/* A pool that keeps one idle destroys the other when both come back. */
+static void test_pool_keeps_its_bound(void **state)
+{
+	struct resolver_pool *one_idle = resolver_pool_new(cfg, 1);
+	struct cache *c = mxset_cache_new(100);
+
+	(void)state;
+	assert_non_null(one_idle);
+	zone = &slow_two_mx;
+	for (int round = 1; round <= 3; round++) {
+		two_at_once(one_idle, c, round);
+		assert_int_equal(channels_live(), 2);	/* the fixture's, one idle */
+	}
+	resolver_pool_free(one_idle);
+	assert_int_equal(channels_live(), 1);
+	cache_free(c);
+}
+
+/* No channel can be made: no set (the decision is error), and the domain
+ * is not left pending: the next thread leads its lookup again. */
+static void test_pool_no_channel(void **state)
+{
+	struct cache *c = mxset_cache_new(100);
+	struct mxset *m;
+	bool hit;
+
+	(void)state;
+	zone = &two_mx;
+	atomic_store(&init_fails, true);
+	assert_null(mxset_get(pool, c, cfg, "example.org", clock_ms() + 5000, &hit));
+	assert_false(hit);
+	assert_int_equal(queries("example.org", true), 0);
+	atomic_store(&init_fails, false);
+	m = mxset_get(pool, c, cfg, "example.org", clock_ms() + 5000, &hit);
+	assert_non_null(m);
+	assert_false(hit);
+	assert_int_equal(m->status, MX_FOUND);
+	mxset_release(m);
+	cache_free(c);
+}
+
+/* A reload: the idle channel stays only when DnsServers, DnsTimeout and
+ * DnsTries are what it was made from, and DnsServers is set. */
+struct reload_case {
+	const char *name;
+	const char *servers, *servers_after;	/* NULL: the system's */
+	unsigned timeout_after, tries_after;	/* 0: unchanged */
+	bool kept;
+	bool old_own;		/* a connection on the old configuration makes its own */
+};
+
+static const struct reload_case reload_cases[] = {
+	{ "reload, same DNS keys: the idle channel is kept",
+	  "127.0.0.1:5353", "127.0.0.1:5353", 0, 0, true, false },
+	{ "reload, DnsServers changed: the idle channel is destroyed",
+	  "127.0.0.1:5353", "127.0.0.1:5354", 0, 0, false, true },
+	{ "reload, DnsServers set: the idle channel is destroyed",
+	  NULL, "127.0.0.1:5353", 0, 0, false, true },
+	{ "reload, DnsTimeout changed: the idle channel is destroyed",
+	  "127.0.0.1:5353", "127.0.0.1:5353", 7000, 0, false, true },
+	{ "reload, DnsTries changed: the idle channel is destroyed",
+	  "127.0.0.1:5353", "127.0.0.1:5353", 0, 5, false, true },
+	{ "reload without DnsServers: resolv.conf is read again",
+	  NULL, NULL, 0, 0, false, false },
+};
+
+/* lookup_cold - one cold lookup of example.org through p with c */
+static void lookup_cold(struct resolver_pool *p, const struct config *c)
+{
+	struct cache *cache = mxset_cache_new(10);
+	struct mxset *m;
+	bool hit;
+
+	m = mxset_get(p, cache, c, "example.org", clock_ms() + 5000, &hit);
+	assert_non_null(m);
+	assert_false(hit);
+	mxset_release(m);
+	cache_free(cache);
+}
+
+static void test_pool_reload(void **state)
+{
+	const struct reload_case *rc = *state;
+	static struct config before, after;
+	char servers[64], servers_after[64];
+	struct resolver_pool *p;
+	int made;
+
+	zone = &two_mx;
+	before = *cfg;
+	before.dns_servers = rc->servers != NULL
+		? strcpy(servers, rc->servers) : NULL;
+	after = before;
+	after.dns_servers = rc->servers_after != NULL
+		? strcpy(servers_after, rc->servers_after) : NULL;
+	if (rc->timeout_after != 0)
+		after.dns_timeout_ms = rc->timeout_after;
+	if (rc->tries_after != 0)
+		after.dns_tries = rc->tries_after;
+	assert_non_null(p = resolver_pool_new(&before, 4));
+	lookup_cold(p, &before);
+	assert_int_equal(channels_live(), 2);		/* the fixture's, the idle one */
+	made = atomic_load(&channels_made);
+	resolver_pool_configure(p, &after);
+	assert_int_equal(channels_live(), rc->kept ? 2 : 1);
+	lookup_cold(p, &after);				/* a connection after the reload */
+	assert_int_equal(atomic_load(&channels_made), made + !rc->kept);
+	assert_int_equal(channels_live(), 2);
+	if (rc->old_own) {
+		/* a connection still on the old configuration: a channel of
+		 * its own settings, destroyed after its lookup */
+		made = atomic_load(&channels_made);
+		lookup_cold(p, &before);
+		assert_int_equal(atomic_load(&channels_made), made + 1);
+		assert_int_equal(channels_live(), 2);
+	}
+	resolver_pool_free(p);
+	assert_int_equal(channels_live(), 1);
 }
 
 static void test_get_single_flight(void **state)
@@ -983,7 +1203,7 @@ static void test_get_single_flight(void **state)
 	};
 	struct cache *c = mxset_cache_new(100);
 	pthread_barrier_t start;
-	char err[256];
+	int before = atomic_load(&channels_made);
 	int hits = 0;
 
 	(void)state;
@@ -991,8 +1211,6 @@ static void test_get_single_flight(void **state)
 	pthread_barrier_init(&start, NULL, N);
 	for (size_t i = 0; i < N; i++) {
 		g[i] = (struct getter){ .start = &start, .c = c };
-		g[i].r = resolver_new(cfg, err, sizeof(err));
-		assert_non_null(g[i].r);
 	}
 	for (size_t i = 0; i < N; i++)
 		assert_int_equal(pthread_create(&g[i].tid, NULL, getter_run, &g[i]), 0);
@@ -1009,10 +1227,9 @@ static void test_get_single_flight(void **state)
 	assert_int_equal(g[0].m->status, MX_FOUND);
 	assert_int_equal(g[0].m->n, 2);
 	assert_int_equal(hits, N - 1);
-	for (size_t i = 0; i < N; i++) {
+	assert_int_equal(atomic_load(&channels_made), before + 1);	/* the leader's only */
+	for (size_t i = 0; i < N; i++)
 		mxset_release(g[i].m);
-		resolver_free(g[i].r);
-	}
 	cache_free(c);
 }
 
@@ -1024,19 +1241,16 @@ static void test_get_waiter_deadline(void **state)
 	struct cache *c = mxset_cache_new(100);
 	struct getter leader = { .c = c };
 	struct mxset *m;
-	char err[256];
 	bool hit = true;
 	uint64_t t0;
 
 	(void)state;
 	zone = &slow;
-	leader.r = resolver_new(cfg, err, sizeof(err));
-	assert_non_null(leader.r);
 	assert_int_equal(pthread_create(&leader.tid, NULL, getter_run, &leader), 0);
 	while (queries("example.org", true) == 0)	/* the leader is asking */
 		sleep_ms(1);
 	t0 = clock_ms();
-	m = mxset_get(resolver, c, "example.org", t0 + 50, &hit);
+	m = mxset_get(pool, c, cfg, "example.org", t0 + 50, &hit);
 	assert_true(clock_ms() - t0 >= 45);
 	assert_non_null(m);
 	assert_false(hit);
@@ -1044,13 +1258,12 @@ static void test_get_waiter_deadline(void **state)
 	mxset_release(m);
 	assert_int_equal(pthread_join(leader.tid, NULL), 0);
 	assert_int_equal(leader.m->status, MX_FOUND);
-	m = mxset_get(resolver, c, "example.org", clock_ms() + 5000, &hit);
+	m = mxset_get(pool, c, cfg, "example.org", clock_ms() + 5000, &hit);
 	assert_true(hit);
 	assert_ptr_equal(m, leader.m);
 	assert_int_equal(queries("example.org", true), 1);
 	mxset_release(m);
 	mxset_release(leader.m);
-	resolver_free(leader.r);
 	cache_free(c);
 }
 
@@ -1223,11 +1436,11 @@ static void test_refresh(void **state)
 
 	fake_now = 5000000;
 	zone = &two_mx;
-	old = mxset_get(resolver, c, "example.org", clock_ms() + 5000, &hit);
+	old = mxset_get(pool, c, cfg, "example.org", clock_ms() + 5000, &hit);
 	assert_non_null(old);
 	fake_now += 599000;		/* one second left */
 	zone = &rc->z;
-	assert_int_equal(mxset_refresh(resolver, c, "example.org", clock_ms() + 5000),
+	assert_int_equal(mxset_refresh(resolver, cfg, c, "example.org", clock_ms() + 5000),
 			 rc->written);
 	assert_true(cache_peek(c, "example.org", &v));
 	now = v;
@@ -1251,7 +1464,7 @@ static void test_refresh_evicted(void **state)
 	(void)state;
 	fake_now = 5000000;
 	zone = &two_mx;
-	assert_true(mxset_refresh(resolver, c, "example.org", clock_ms() + 5000));
+	assert_true(mxset_refresh(resolver, cfg, c, "example.org", clock_ms() + 5000));
 	assert_true(cache_peek(c, "example.org", &v));
 	assert_int_equal(((struct mxset *)v)->n, 2);
 	mxset_release(v);
@@ -1276,6 +1489,11 @@ int main(void)
 	CASES(test_answer_ttl, ttl_cases);
 	TEST(test_get_second_call_hits);
 	TEST(test_channel_only_on_a_miss);
+	TEST(test_pool_sequential_one_channel);
+	TEST(test_pool_two_at_once);
+	TEST(test_pool_keeps_its_bound);
+	TEST(test_pool_no_channel);
+	CASES(test_pool_reload, reload_cases);
 	CASES(test_get_kept, keep_cases);
 	TEST(test_get_single_flight);
 	TEST(test_get_waiter_deadline);
