@@ -24,7 +24,8 @@ struct services;
  * copies at end of message), and MAIL. RCPT is unanswered when the
  * connection's configuration never replies to one (Action and every
  * ActionMap entry tag or log): the header is added at end of message,
- * and the MTA does not wait for the decision at each recipient.
+ * and the MTA does not wait for the decision at each recipient (it waits
+ * for them all at end of message: they share one DecisionTimeout).
  *
  * Connect is answered while witnesses are kept (WitnessWindow): with no
  * reply owed, an MTA that defers the recipient itself (a greylisting

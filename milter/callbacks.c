@@ -73,6 +73,7 @@ struct msg {
 	unsigned header_copies;		/* copies of HeaderName that arrived */
 	unsigned ntags;
 	unsigned tags_dropped;		/* beyond MAX_TAGS */
+	uint64_t deadline_ms;		/* RCPT unanswered: all its recipients' */
 	struct tag tags[MAX_TAGS];	/* the first ntags are set (not zeroed:
 					 * 6 KB a message) */
 };
@@ -406,6 +407,13 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		.log_only = c->lists_ignored,
 		.deadline_ms = clock_ms() + cfg->decision_timeout_ms,
 	};
+	if (c->steps & SMFIP_NR_RCPT) {
+		/* the MTA waits for every decision at end of message: one
+		 * DecisionTimeout for the message, not one per recipient */
+		if (c->msg->rcpts == 1)
+			c->msg->deadline_ms = in.deadline_ms;
+		in.deadline_ms = c->msg->deadline_ms;
+	}
 	if (in.kind != DOMAIN_NAME)
 		snprintf(domain, sizeof(domain), "%s", in.kind == DOMAIN_LITERAL ? "[literal]"
 			 : in.kind == DOMAIN_MISSING ? "-" : "[malformed]");

@@ -146,7 +146,8 @@ const struct config_key config_keys[] = {
 	{ "ProbeConcurrency", KT_UINT, "64", 1, 4096, OFF(probe_concurrency), NULL, 0,
 	  "probes in flight at once, whole process", NULL },
 	{ "DecisionTimeout", KT_MS, "10000", 100, 600000, OFF(decision_timeout_ms), NULL, 0,
-	  "milliseconds for one recipient's decision, then verdict error (accept)", NULL },
+	  "milliseconds for one recipient's decision (RCPT unanswered: for all of a "
+	  "message's), then verdict error (accept)", NULL },
 
 	SECTION("Evidence before accusing"),
 	{ "WitnessWindow", KT_SECONDS, "600", 0, DAY, OFF(witness_window), NULL, 0,

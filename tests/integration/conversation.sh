@@ -86,5 +86,34 @@ done
 talk H lists "+NOMAIL,+NR_RCPT" tag
 pass "an MTA that takes the macro lists and ignores them: bypasses only logged (an authenticated sender cannot be told), one warning; the next MTA connection is served as before"
 
+# RCPT unanswered, the MTA waits for every decision at end of message:
+# the recipients of a message share one DecisionTimeout. Two primaries
+# that each hold a probe for ProbeTimeout (1000 ms): the second decision
+# is cut at the message's deadline (1300 ms), not given one of its own.
+set_conf DecisionTimeout 1300
+cat >"$T/slow.lua" <<-LUA
+	dofile("$top_srcdir/tests/integration/mt_lib.lua")
+	run_script("slow.lua", function()
+		local conn = connect_from("192.0.2.7", "127.0.0.30", "backup.bypass.test")
+		check(mt.test_option(conn, SMFIP_NR_RCPT), "RCPT answered")
+		mail_from(conn, "S1")
+		rcpt_to(conn, "S1", "user@tarpit.bypass.test", SMFIR_CONTINUE)
+		rcpt_to(conn, "S1", "user@synhole.bypass.test", SMFIR_CONTINUE)
+		check(mt.eom(conn) == nil, "mt.eom() failed")
+		check(mt.getreply(conn) == SMFIR_CONTINUE, "EOM: expected continue")
+		mt.disconnect(conn)
+	end)
+LUA
+t0=$(now_ms)
+"$MILTERTEST" -D sock="$SOCK" -s "$T/slow.lua" >"$T/mt.S" 2>&1 || { cat "$T/mt.S"; fail "slow.lua"; }
+t1=$(now_ms)
+[ $((t1 - t0)) -ge 1200 ] && [ $((t1 - t0)) -lt 1800 ] \
+	|| fail "two slow recipients: end of message after $((t1 - t0)) ms, expected about 1300"
+logged milter S1 tarpit.bypass.test "client=192.0.2.7 verdict=backup action=accept rank=20 better=tarpit.bypass.test reason=better-mx-unreachable"
+log_has 'S1: rcpt-domain=synhole\.bypass\.test client=192\.0\.2\.7 verdict=error .*reason=probe-unfinished$' \
+	|| { grep 'S1: ' "$T/milter.log"; fail "the second recipient was not cut at the message's deadline"; }
+pass "RCPT unanswered: a message's recipients share one DecisionTimeout (end of message after $((t1 - t0)) ms, not 2000)"
+set_conf DecisionTimeout -
+
 ! log_has 'error:' || fail "errors logged: $(grep 'error:' "$T/milter.log" | head -3)"
 pass "no error logged"
