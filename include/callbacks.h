@@ -20,23 +20,17 @@ struct services;
  * and sends its own (no {client_addr} at connect) would withhold
  * {auth_authen}: its bypasses are only logged.
  *
- * Never answered: the headers (only counted, for the removal of forged
- * copies at end of message), and MAIL. RCPT is unanswered when the
- * connection's configuration never replies to one (Action and every
- * ActionMap entry tag or log): the header is added at end of message,
- * and the MTA does not wait for the decision at each recipient (it waits
- * for them all at end of message: they share one DecisionTimeout).
- *
- * Connect is answered while witnesses are kept (WitnessWindow): with no
- * reply owed, an MTA that defers the recipient itself (a greylisting
- * policy service) sends connect, abort and quit and closes at once, and
- * libmilter (8.17) takes the hang-up of a unix socket for an error before
- * it reads what is waiting: the connection, the witness a backup asks
- * for, would go unseen. */
+ * Never answered: connect (the witness is recorded all the same: see
+ * hangup.c), the headers (only counted, for the removal of forged copies
+ * at end of message), and MAIL. RCPT is unanswered when the connection's
+ * configuration never replies to one (Action and every ActionMap entry
+ * tag or log): the header is added at end of message, and the MTA does
+ * not wait for the decision at each recipient (it waits for them all at
+ * end of message: they share one DecisionTimeout). */
 #define MXB_STEPS_SKIPPED \
 	(SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA)
 #define MXB_STEPS_SKIPPED_WITH_LISTS SMFIP_NOMAIL
-#define MXB_STEPS_NOREPLY (SMFIP_NR_MAIL | SMFIP_NR_HDR)
+#define MXB_STEPS_NOREPLY (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR)
 #define MXB_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST)
 #define MXB_MACROS_CONNECT "{daemon_addr} {if_addr} {client_addr} j"
 #define MXB_MACROS_ENVRCPT "i {auth_authen}"

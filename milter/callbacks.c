@@ -11,8 +11,9 @@
  *	each step is kept): connect, RCPT, the headers and end of message;
  *	MAIL only from an MTA that cannot take macro lists; a reply owed
  *	only where the milter may have something to say: at end of message,
- *	at RCPT when the configuration may tempfail or reject, at connect
- *	while witnesses are kept; and only the macros the decision reads.
+ *	and at RCPT when the configuration may tempfail or reject; and only
+ *	the macros the decision reads. What an MTA wrote before it hung up
+ *	is read all the same (hangup.c).
  *
  *	Per-connection state lives in a struct conn hung on smfi_setpriv(),
  *	never in globals: it is made at negotiation, holds a reference to the
@@ -173,8 +174,6 @@ static unsigned long steps_noreply(const struct config *cfg)
 
 	if (!cfg->rcpt_replies)
 		nr |= SMFIP_NR_RCPT;
-	if (cfg->witness_window == 0)
-		nr |= SMFIP_NR_CONN;
 	return nr;
 }
 
@@ -263,7 +262,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		log_debug("%s: connect from %s [%s] to %s", c->tag, hostname ? hostname : "-",
 			  netaddr_format(&c->client, client, sizeof(client)),
 			  netaddr_format(&c->local, local, sizeof(local)));
-	return reply(c, SMFIP_NR_CONN);	/* answered while witnesses are kept */
+	return reply(c, SMFIP_NR_CONN);
 }
 
 /* cb_envfrom - a new message (from an MTA without macro lists) */

@@ -4,8 +4,9 @@
 # the MTA takes macro lists (queue id and {auth_authen} come with RCPT),
 # the MAIL step kept for an MTA that does not; RCPT unanswered when
 # nothing configured replies to one, answered when Action or ActionMap may
-# tempfail or reject; connect answered while witnesses are kept. Each
-# conversation must still tag a bypass and exempt an authenticated sender.
+# tempfail or reject; connect unanswered. Each conversation must still
+# tag a bypass and exempt an authenticated sender; what an MTA writes
+# before it hangs up must still be read.
 . "$(dirname "$0")/mx_lib.sh"
 
 require_miltertest
@@ -42,18 +43,31 @@ set_conf() {
 	reload milter || fail "no reload"
 }
 
-talk A lists "+NOMAIL,-NR_MAIL,+NR_RCPT,+NR_HDR,-NR_CONN,-NOHDRS,-NORCPT" tag
-pass "an MTA with macro lists, Action tag: no MAIL step, RCPT and headers unanswered, connect answered; tagged, {auth_authen} read at RCPT"
+talk A lists "+NOMAIL,-NR_MAIL,+NR_RCPT,+NR_HDR,+NR_CONN,-NOHDRS,-NORCPT" tag
+pass "an MTA with macro lists, Action tag: no MAIL step; connect, RCPT and headers unanswered; tagged, {auth_authen} read at RCPT"
 
-talk B nolists "-NOMAIL,+NR_MAIL,+NR_RCPT,+NR_HDR,-NR_CONN" tag
+talk B nolists "-NOMAIL,+NR_MAIL,+NR_RCPT,+NR_HDR,+NR_CONN" tag
 pass "an MTA without macro lists: the MAIL step kept, unanswered, for the queue id and {auth_authen}; tagged and exempt as before"
 
-set_conf WitnessWindow 0
-talk C lists "+NOMAIL,+NR_RCPT,+NR_CONN" tag
-pass "WitnessWindow 0: connect unanswered too"
+# an MTA that owes nothing a reply writes a session's last commands and
+# closes at once (a client that quits after RCPT; or, with no RCPT, a
+# session whose recipients the MTA deferred itself): the milter reads
+# them all, the connect (the witness) and every recipient
+totals milter
+w0=$(field "$TOTALS" witnesses)
+python3 "$top_srcdir/tests/tools/milter_hangup.py" "$SOCK" 192.0.2.8 K1 user@live.bypass.test \
+	user@live2.bypass.test user@other.bypass.test >"$T/hangup.out" || fail "milter_hangup.py"
+wait_for log_count_above 'K1: rcpt-domain=' 2 \
+	|| { grep 'K1:' "$T/milter.log"; fail "a session that hung up at once: not every recipient decided"; }
+logged milter K1 live2.bypass.test "client=192.0.2.8 verdict=bypass action=tag rank=20 better=up.bypass.test reachable=up.bypass.test reason=better-mx-reachable"
+logged milter K1 other.bypass.test "client=192.0.2.8 verdict=not-mx action=accept reason=not-listed"
+python3 "$top_srcdir/tests/tools/milter_hangup.py" "$SOCK" 192.0.2.9 K2 >"$T/hangup.out" || fail "milter_hangup.py"
+wait_for -t 5 eval '[ "$(totals milter; field "$TOTALS" witnesses)" -ge $((w0 + 2)) ]' \
+	|| fail "witnesses: $w0 before, $(field "$TOTALS" witnesses) after two sessions that hung up at once"
+pass "an MTA that writes its last commands and hangs up at once (unix socket): every recipient decided, both connections seen as witnesses"
 
-set_conf WitnessWindow - Action log
-talk D lists "+NOMAIL,+NR_RCPT,-NR_CONN" log
+set_conf Action log
+talk D lists "+NOMAIL,+NR_RCPT,+NR_CONN" log
 pass "Action log: RCPT unanswered"
 
 # a configuration that may reply at RCPT: the reply comes back (the script
