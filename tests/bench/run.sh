@@ -7,6 +7,8 @@
 #      (StateBackend memory, and StateBackend redis against a redis-server
 #      on loopback), the order reversed every other round; each
 #      comparison is the median of the ratios of the same round
+#   1c. the same with Action log against the no-op milter: no header is
+#      added, so Postfix edits no message (what tagging every message costs)
 #   1b. the same with Action tempfail and RetryAfter, every message a
 #      retry that is accepted: each RCPT asks the retry memory (with Redis:
 #      one round trip), memory against redis
@@ -38,7 +40,8 @@
 # BENCH_RETRY_MESSAGES (half of BENCH_MESSAGES, for 1b), BENCH_DOMAINS
 # (10000), BENCH_MEM (100000), BENCH_LATENCY (2000), BENCH_DNS_DELAY (5 ms
 # added to every DNS answer on the cold path), BENCH_STEADY (60 s; and
-# BENCH_STEADY_RATE, BENCH_STEADY_SESSIONS: see steady.sh). BENCH_ONLY=steady
+# BENCH_STEADY_RATE, BENCH_STEADY_SESSIONS: see steady.sh). BENCH_ONLY=e2e
+# runs sections 1 and 1c only, BENCH_ONLY=steady
 # sets up and runs only the steady-load section. Without redis-server or a
 # build with hiredis, the Redis figures are left out.
 
@@ -258,6 +261,29 @@ reconf() {
 	done
 	reload "$name" || fail "no reload of $conf"
 }
+
+echo
+echo "== 1c. the same with Action log: no header added, so Postfix edits no message; against"
+echo "   the no-op milter, $ROUNDS rounds (what tagging every message costs, beside section 1)"
+reconf "$conf" milter "Action log"
+python3 "$BS/smtpload.py" "${ADDR[mxbypass]%:*}" "${ADDR[mxbypass]##*:}" 4 200 user@live.bypass.test >/dev/null
+RATES[noop]= RATES[mxbypass]=
+CPU_FILE="$T/cpu1c"
+for ((r = 1; r <= ROUNDS; r++)); do
+	for name in $(order "$r" noop mxbypass); do
+		RATES[$name]="${RATES[$name]} $(source_rate "$name")"
+	done
+	round_line "$r" noop mxbypass
+done
+CPU_FILE=""
+printf '   mxbypass (log)/no-op   %s   median of the paired per-round ratios (per round %s)\n' \
+	"$(paired_median "${RATES[mxbypass]}" "${RATES[noop]}")" "$(per_round "${RATES[mxbypass]}" "${RATES[noop]}")"
+printf '   milter CPU, mxbypass (log)/no-op: %s   median of the paired per-round ratios (per round %s)\n' \
+	"$(paired_median "$(cat "$T/cpu1c.mxbypass")" "$(cat "$T/cpu1c.noop")")" \
+	"$(per_round "$(cat "$T/cpu1c.mxbypass")" "$(cat "$T/cpu1c.noop")")"
+reconf "$conf" milter "Action tag"
+[ "${BENCH_ONLY:-}" != e2e ] || exit 0
+
 if [ -n "$REDIS" ]; then
 	echo
 	echo "== 1b. end to end, Action tempfail + RetryAfter, every message a retry accepted:"
