@@ -195,17 +195,25 @@ uint64_t cache_refresh_window(uint64_t ttl_ms)
 	return w < ttl_ms / 2 ? w : ttl_ms / 2;
 }
 
-/* refresh_due - a hit on e asks for a refresh now (marked: only once) */
-static bool refresh_due(struct cache *c, struct entry *e, uint64_t now)
+/* A refresh to ask for once the mutex is let go; fn NULL: none. */
+struct refresh_call {
+	void (*fn)(void *arg, const char *key);
+	void *arg;
+};
+
+/* refresh_due - the refresh a hit on e asks for now, if any (marked:
+ * only once per answer) */
+static struct refresh_call refresh_due(struct cache *c, struct entry *e, uint64_t now)
 {
 	uint64_t w;
 
 	if (c->refresh == NULL || e->refreshing || e->ttl == 0)
-		return false;
+		return (struct refresh_call){ NULL, NULL };
 	w = cache_refresh_window(e->ttl);
 	if (w == 0 || now + w < e->expires)
-		return false;
-	return e->refreshing = true;
+		return (struct refresh_call){ NULL, NULL };
+	e->refreshing = true;
+	return (struct refresh_call){ c->refresh, c->refresh_arg };
 }
 
 /* cache_new - an empty cache; now_ms NULL means the monotonic clock */
@@ -255,11 +263,10 @@ void cache_set_refresh(struct cache *c, void (*refresh)(void *arg, const char *k
 }
 
 /* call_refresh - after the mutex is let go: ask for the refresh */
-static void call_refresh(void (*refresh)(void *arg, const char *key), void *arg,
-			 const char *key)
+static void call_refresh(struct refresh_call r, const char *key)
 {
-	if (refresh != NULL)
-		refresh(arg, key);
+	if (r.fn != NULL)
+		r.fn(r.arg, key);
 }
 
 /* cache_set_capacity - a new bound (configuration reload) */
@@ -302,9 +309,7 @@ enum cache_status cache_get(struct cache *c, const char *key, uint64_t deadline_
 		if (e == NULL)
 			break;
 		if (!e->pending) {
-			void (*refresh)(void *, const char *) = refresh_due(c, e, now)
-				? c->refresh : NULL;
-			void *arg = c->refresh_arg;
+			struct refresh_call refresh = refresh_due(c, e, now);
 			lru_unlink(e);
 			lru_push_front(c, e);
 			value_hold(c, e->value);
@@ -314,7 +319,7 @@ enum cache_status cache_get(struct cache *c, const char *key, uint64_t deadline_
 			else
 				c->stats.hits++;
 			pthread_mutex_unlock(&c->lock);
-			call_refresh(refresh, arg, key);
+			call_refresh(refresh, key);
 			return CACHE_HIT;
 		}
 		/* someone is looking it up: wait for that answer */
@@ -362,8 +367,7 @@ void cache_put(struct cache *c, const char *key, void *value, uint64_t ttl_ms)
  * waits */
 bool cache_peek(struct cache *c, const char *key, void **value)
 {
-	void (*refresh)(void *, const char *) = NULL;
-	void *arg = NULL;
+	struct refresh_call refresh = { NULL, NULL };
 	struct entry *e;
 	bool found = false;
 	uint64_t now;
@@ -378,13 +382,10 @@ bool cache_peek(struct cache *c, const char *key, void **value)
 		*value = e->value;
 		c->stats.hits++;
 		found = true;
-		if (refresh_due(c, e, now)) {
-			refresh = c->refresh;
-			arg = c->refresh_arg;
-		}
+		refresh = refresh_due(c, e, now);
 	}
 	pthread_mutex_unlock(&c->lock);
-	call_refresh(refresh, arg, key);
+	call_refresh(refresh, key);
 	return found;
 }
 
