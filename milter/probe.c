@@ -177,6 +177,7 @@ static void attempt_end(struct prober *p, const struct config *cfg, struct attem
 			bool up, bool polite)
 {
 	static const char quit[] = "QUIT\r\n";
+	unsigned ttl = up ? cfg->probe_ttl_up : cfg->probe_ttl_down;
 
 	if (polite && send(a->fd, quit, sizeof(quit) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 		/* the server went away first: nothing to be polite to */
@@ -188,13 +189,22 @@ static void attempt_end(struct prober *p, const struct config *cfg, struct attem
 	a->up = up;
 	slot_give(p);
 	if (a->renew) {
-		store_probe_renew(p->results, a->key, up,
-				  up ? cfg->probe_ttl_up : cfg->probe_ttl_down, cfg->recent_down_window);
+		store_probe_renew(p->results, a->key, up, ttl, cfg->recent_down_window);
 		return;
 	}
 	stats_add(up ? STAT_PROBE_UP : STAT_PROBE_DOWN);
-	store_probe_put(p->results, a->key, up, up ? cfg->probe_ttl_up : cfg->probe_ttl_down,
-			cfg->recent_down_window);
+	store_probe_put(p->results, a->key, up, ttl, cfg->recent_down_window);
+}
+
+/* attempt_open - start an attempt, settled at once (a->done, a->up) when
+ * the connect failed, or succeeded and no greeting is awaited */
+static void attempt_open(struct prober *p, const struct config *cfg, struct attempt *a,
+			 const struct netaddr *addr, unsigned port)
+{
+	if (!attempt_start(a, addr, port))
+		attempt_end(p, cfg, a, false, false);
+	else if (a->connected && !cfg->probe_banner)
+		attempt_end(p, cfg, a, true, false);
 }
 
 /* attempt_drop - give up a probe without a result */
@@ -332,11 +342,8 @@ bool probe_renew(struct prober *p, const struct config *cfg, const char *key)
 	    || !slot_take(p, false, 0))
 		return false;
 	memcpy(a.key, key, strlen(key) + 1);
-	if (!attempt_start(&a, &addr, port))
-		attempt_end(p, cfg, &a, false, false);
-	else if (a.connected && !cfg->probe_banner)
-		attempt_end(p, cfg, &a, true, false);
-	else
+	attempt_open(p, cfg, &a, &addr, port);
+	if (!a.done)
 		run(p, cfg, &a, 1, UINT64_MAX);
 	return true;
 }
@@ -427,12 +434,9 @@ void probe_better(struct prober *p, const struct config *cfg, const struct mxset
 				memcpy(a->key, key, sizeof(key));
 				stats_add(STAT_PROBES);
 				n++;
-				if (!attempt_start(a, &e->addrs[j], cfg->probe_port)) {
-					attempt_end(p, cfg, a, false, false);
-				} else if (a->connected && !cfg->probe_banner) {
-					attempt_end(p, cfg, a, true, false);
+				attempt_open(p, cfg, a, &e->addrs[j], cfg->probe_port);
+				if (a->done && a->up)
 					up = (int)i;
-				}
 				break;
 			}
 			}
