@@ -97,14 +97,6 @@ size_t log_sanitize(char *dst, size_t len, const char *src)
 	return n;
 }
 
-/* sanitize - in place: control and 8-bit bytes become '?' */
-static void sanitize(char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
-			p[i] = '?';
-}
-
 /* log_vwrite - format, sanitise and send one line */
 static void log_vwrite(int level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
@@ -122,7 +114,7 @@ static void log_vwrite(int level, const char *fmt, va_list ap)
 	memcpy(out, prefixes[level], head);
 	len = vsnprintf(out + head, sizeof(out) - head - 1, fmt, ap);
 	n = len < 0 ? 0 : (size_t)len < sizeof(out) - head - 1 ? (size_t)len : sizeof(out) - head - 2;
-	sanitize(out + head, n);
+	n = log_sanitize(out + head, n + 1, out + head);	/* in place, byte for byte */
 	if (atomic_load(&log_syslog))
 		syslog(level, "%s", out + head);
 	if (atomic_load(&log_stderr)) {
