@@ -167,11 +167,14 @@ static void conn_free(struct conn *c)
 	atomic_fetch_sub(&open_conns, 1);
 }
 
-/* steps_noreply - the steps this connection leaves unanswered */
-static unsigned long steps_noreply(const struct config *cfg)
+/* steps_noreply - the steps this connection leaves unanswered, given
+ * the steps it skips */
+static unsigned long steps_noreply(const struct config *cfg, unsigned long skipped)
 {
 	unsigned long nr = MXB_STEPS_NOREPLY;
 
+	if (!(skipped & SMFIP_NOMAIL))
+		nr |= SMFIP_NR_MAIL;
 	if (!cfg->rcpt_replies)
 		nr |= SMFIP_NR_RCPT;
 	return nr;
@@ -204,9 +207,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    && smfi_setsymlist(ctx, SMFIM_CONNECT, MXB_MACROS_CONNECT) == MI_SUCCESS
 	    && smfi_setsymlist(ctx, SMFIM_ENVRCPT, MXB_MACROS_ENVRCPT) == MI_SUCCESS)
 		*pf1 |= f1 & MXB_STEPS_SKIPPED_WITH_LISTS;
-	*pf1 |= f1 & steps_noreply(c->cfg);
-	if (*pf1 & SMFIP_NOMAIL)
-		*pf1 &= ~(unsigned long)SMFIP_NR_MAIL;
+	*pf1 |= f1 & steps_noreply(c->cfg, *pf1);
 	c->steps = *pf1;
 	return SMFIS_CONTINUE;
 }
@@ -339,24 +340,12 @@ static void line_cat(char *line, size_t cap, size_t *n, ...)
 	line[*n] = '\0';
 }
 
-/* uint_text - a number in decimal, in buf */
-static const char *uint_text(unsigned v, char buf[static 12])
-{
-	char *p = buf + 11;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	return p;
-}
-
 /* log_decision - the one line per recipient (built without printf: it
  * is written for every recipient) */
 static void log_decision(const struct conn *c, const char *domain, const struct decision *d)
 {
 	const struct verdict_result *r = &d->result;
-	char client[NETADDR_STRLEN], rank[12], line[1400];
+	char client[NETADDR_STRLEN], rank[12] = "", line[1400];
 	size_t n = 0;
 
 	if (!log_enabled(LOG_INFO))
@@ -365,7 +354,8 @@ static void log_decision(const struct conn *c, const char *domain, const struct 
 		 netaddr_format(&c->client, client, sizeof(client)), " verdict=",
 		 verdict_name(r->verdict), " action=", action_name(d->action.action), NULL);
 	if (d->mx != NULL && d->rank.has_self) {
-		line_cat(line, sizeof(line), &n, " rank=", uint_text(d->rank.rank, rank), NULL);
+		line_cat(line, sizeof(line), &n, " rank",
+			 netaddr_append_uint(rank, sizeof(rank), '=', d->rank.rank), NULL);
 		for (size_t i = 0, better = mx_better(d->mx, &d->rank); i < better; i++)
 			line_cat(line, sizeof(line), &n, i == 0 ? " better=" : ",", d->mx->v[i].host,
 				 NULL);
@@ -452,25 +442,29 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 static void add_header(SMFICTX *ctx, const struct conn *c)
 {
 	const struct msg *m = c->msg;
-	char value[HEADER_MAX + 64], group[4 * DOMAIN_MAXLEN], p1[12], p2[12], more[12];
+	char value[HEADER_MAX + 64], group[4 * DOMAIN_MAXLEN], more[12] = "";
 	size_t n = 0;
 	unsigned shown = 0;
 
 	line_cat(value, sizeof(value), &n, "bypass", NULL);
 	for (unsigned i = 0; i < m->ntags; i++, shown++) {
 		const struct tag *t = &m->tags[i];
+		char via_pref[12] = "", up_pref[12] = "";
 		size_t len = 0;
 
 		line_cat(group, sizeof(group), &len, "; domain=", t->domain, "; via=", t->via,
-			 " (pref ", uint_text(t->via_pref, p1), "); reachable=", t->reachable,
-			 " (pref ", uint_text(t->reachable_pref, p2), ")", NULL);
+			 " (pref", netaddr_append_uint(via_pref, sizeof(via_pref), ' ', t->via_pref),
+			 "); reachable=", t->reachable, " (pref",
+			 netaddr_append_uint(up_pref, sizeof(up_pref), ' ', t->reachable_pref), ")",
+			 NULL);
 		if (n + len > HEADER_MAX)
 			break;
 		line_cat(value, sizeof(value), &n, group, NULL);
 	}
 	if (shown < m->ntags + m->tags_dropped)
-		line_cat(value, sizeof(value), &n, "; more=",
-			 uint_text(m->ntags + m->tags_dropped - shown, more), NULL);
+		line_cat(value, sizeof(value), &n, "; more",
+			 netaddr_append_uint(more, sizeof(more), '=', m->ntags + m->tags_dropped - shown),
+			 NULL);
 	if (smfi_addheader(ctx, c->cfg->header_name, value) != MI_SUCCESS)
 		log_warning("%s: could not add the %s header", c->tag, c->cfg->header_name);
 }

@@ -156,7 +156,8 @@ const char *netaddr_format_cut(const struct netaddr *a, char *buf, size_t len)
 }
 
 /* netaddr_append_uint - SEP and n in decimal after the text in buf, cut
- * to len (the probe keys and the networks, without printf) */
+ * to len; returns buf (the probe keys, the networks, and the numbers of
+ * the log line and the header, without printf) */
 const char *netaddr_append_uint(char *buf, size_t len, char sep, unsigned n)
 {
 	char digits[12];
