@@ -34,7 +34,9 @@
 #      refreshes made
 #
 # Section 1 also gives each milter's CPU time (user + system, from
-# /proc) per 1000 messages.
+# /proc) per 1000 messages and, with perf(1) (package linux-perf), its
+# system calls and context switches per message: counted, not timed, so
+# they hold still where the host's noise moves the rates.
 #
 # Knobs: BENCH_MESSAGES (5000), BENCH_SESSIONS (20), BENCH_ROUNDS (3),
 # BENCH_RETRY_MESSAGES (half of BENCH_MESSAGES, for 1b), BENCH_DOMAINS
@@ -151,12 +153,24 @@ drained() { [ -z "$(find "$(pf_dir "$1")/spool/"{incoming,active,deferred,maildr
 # cpu_ticks PID - user + system time of a process, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
+# PERF: perf(1) can count a process's system calls and context switches
+PERF=""
+if command -v perf >/dev/null \
+	&& perf stat -x, -e raw_syscalls:sys_enter,context-switches -o /dev/null true 2>/dev/null; then
+	PERF=yes
+fi
 # source NAME [MESSAGES] - smtp-source into an instance: messages per second;
 # with CPU_FILE set, the CPU seconds per 1000 messages of the instance's
-# milter (CPUPID) go to CPU_FILE.NAME
+# milter (CPUPID) go to CPU_FILE.NAME, and with perf its system calls and
+# context switches per message to CPU_FILE.NAME.sys and CPU_FILE.NAME.cs
 source_rate() {
-	local t0 t1 c0 c1 m=${2:-$MESSAGES} pid=${CPUPID[$1]:-}
+	local t0 t1 c0 c1 m=${2:-$MESSAGES} pid=${CPUPID[$1]:-} perf=""
 	[ -z "$pid" ] || c0=$(cpu_ticks "$pid")
+	if [ -n "$pid" ] && [ -n "${CPU_FILE:-}" ] && [ -n "$PERF" ]; then
+		perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$pid" -o "$T/perf.out" &
+		perf=$!
+		sleep 0.3	# attached before the first message (not timed)
+	fi
 	t0=$(date +%s%N)
 	smtp-source -s "$SESSIONS" -m "$m" -l 512 -f bench@client.test -t user@live.bypass.test \
 		"${ADDR[$1]}" >>"$T/source.log" 2>&1 || fail "smtp-source into $1 failed"
@@ -166,6 +180,12 @@ source_rate() {
 		c1=$(cpu_ticks "$pid")
 		awk -v c=$((c1 - c0)) -v t="$TICK" -v m="$m" 'BEGIN { printf "%.3f\n", c / t / m * 1000 }' \
 			>>"$CPU_FILE.$1"
+	fi
+	if [ -n "$perf" ]; then
+		kill -INT "$perf"
+		wait "$perf" || true	# perf ends on SIGINT
+		awk -F, -v m="$m" -v f="$CPU_FILE.$1" '$3 ~ /sys_enter/ { printf "%.1f\n", $1 / m >>(f ".sys") }
+			$3 ~ /context-switches/ { printf "%.1f\n", $1 / m >>(f ".cs") }' "$T/perf.out"
 	fi
 	awk -v m="$m" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", m / (ns / 1e9) }'
 }
@@ -240,6 +260,16 @@ done
 printf '   milter CPU, mxbypass/no-op: %s   median of the paired per-round ratios (target <= 1.00; per round %s)\n' \
 	"$(paired_median "$(cat "$T/cpu.mxbypass")" "$(cat "$T/cpu.noop")")" \
 	"$(per_round "$(cat "$T/cpu.mxbypass")" "$(cat "$T/cpu.noop")")"
+# the milters' kernel work, counted, not timed: what the conversation saves
+for kind in sys:"system calls" cs:"context switches"; do
+	[ -s "$T/cpu.mxbypass.${kind%%:*}" ] || continue
+	printf '   milter %s per message: no-op %s, mxbypass %s (medians); mxbypass/no-op %s, paired (per round %s)\n' \
+		"${kind#*:}" "$(median $(cat "$T/cpu.noop.${kind%%:*}"))" \
+		"$(median $(cat "$T/cpu.mxbypass.${kind%%:*}"))" \
+		"$(paired_median "$(cat "$T/cpu.mxbypass.${kind%%:*}")" "$(cat "$T/cpu.noop.${kind%%:*}")")" \
+		"$(per_round "$(cat "$T/cpu.mxbypass.${kind%%:*}")" "$(cat "$T/cpu.noop.${kind%%:*}")")"
+done
+[ -n "$PERF" ] || echo "   (no perf: the milters' system calls and context switches are not counted)"
 printf '   mxbypass/no-milter  %s\n' "$(ratio "$mxb" "$none")"
 if [ -n "$REDIS" ]; then
 	printf '   redis/memory        %s   median of the paired per-round ratios (target >= 0.95; per round %s)\n' \
