@@ -3,7 +3,8 @@
 # figure is a ratio against a baseline measured in the same run.
 #
 #   1. end to end, warm cache: smtp-source into a loopback Postfix relaying
-#      to smtp-sink, with no milter, a no-op milter, and mxbypass-milter
+#      to smtp-sink (one instance: one queue, a smtpd per milter), with no
+#      milter, a no-op milter, and mxbypass-milter
 #      (StateBackend memory, and StateBackend redis against a redis-server
 #      on loopback), the order reversed every other round; each
 #      comparison is the median of the ratios of the same round
@@ -84,7 +85,7 @@ if command -v redis-server >/dev/null && grep -q '^#define HAVE_HIREDIS 1' "$top
 	REDIS=yes
 fi
 
-echo "== setting up: NSD, smtp-sink, ${REDIS:+redis-server, }milters, $([ -n "$REDIS" ] && echo five || echo four) Postfix instances (in $T)"
+echo "== setting up: NSD, smtp-sink, ${REDIS:+redis-server, }milters, one Postfix instance with a smtpd per milter (in $T)"
 {
 	printf '$ORIGIN cold.test.\n$TTL 3600\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 127.0.0.1\n'
 	for ((i = 0; i < DOMAINS + 200; i++)); do
@@ -134,22 +135,36 @@ wait_for test -S "$T/noop.sock" && wait_for test -S "$T/resq.sock" || fail "no-o
 
 MILTERS=(none "" noop "unix:$T/noop.sock" mxbypass "unix:$SOCK" resquery "unix:$T/resq.sock")
 [ -z "$REDIS" ] || MILTERS+=(redis "unix:$T/rmilter.sock")
+# One Postfix instance, a smtpd service of its own per milter: the mail of
+# every milter goes through the same queue, cleanup and delivery. (Making
+# the queue file costs cleanup more than any milter here, and the cost
+# differs from one queue directory to another: RESULTS.md, "the
+# conversation counted".)
 declare -A ADDR
 for ((i = 0; i < ${#MILTERS[@]}; i += 2)); do
+	ADDR[${MILTERS[i]}]=127.0.0.30:$((PORT + 1 + i / 2))
+done
+PF=bench
+start_postfix "$PF" "${ADDR[none]}" "$SINK" "relay_domains = bypass.test cold.test mem.test" \
+	"default_process_limit = 200" "smtpd_client_connection_count_limit = 0"
+for ((i = 2; i < ${#MILTERS[@]}; i += 2)); do
 	name=${MILTERS[i]}
-	ADDR[$name]=127.0.0.30:$((PORT + 1 + i / 2))
-	m=${MILTERS[i + 1]}
-	start_postfix "$name" "${ADDR[$name]}" "$SINK" "relay_domains = bypass.test cold.test mem.test" \
-		"smtpd_milters = ${m:+{ $m, default_action=accept, command_timeout=30s \}}" \
-		"default_process_limit = 200" "smtpd_client_connection_count_limit = 0"
+	postconf -c "$(pf_dir "$PF")/etc" -e \
+		"${name}_milters = { ${MILTERS[i + 1]}, default_action=accept, command_timeout=30s }"
+	printf '%s inet n - n - - smtpd -o smtpd_milters=$%s_milters\n' "${ADDR[$name]}" "$name" \
+		>>"$(pf_dir "$PF")/etc/master.cf"
+done
+postfix -c "$(pf_dir "$PF")/etc" reload >/dev/null 2>&1 || fail "postfix $PF: no reload"
+for ((i = 2; i < ${#MILTERS[@]}; i += 2)); do
+	wait_listen 10 "${ADDR[${MILTERS[i]}]}" "$(pf_dir "$PF")/maillog" "postfix $PF (${MILTERS[i]})"
 done
 if [ "${BENCH_ONLY:-}" = steady ]; then
 	. "$BS/steady.sh"
 	exit 0
 fi
 
-# drained NAME - the instance's queue is empty
-drained() { [ -z "$(find "$(pf_dir "$1")/spool/"{incoming,active,deferred,maildrop} -type f 2>/dev/null | head -n 1)" ]; }
+# drained NAME - the queue is empty (one queue for every milter NAME)
+drained() { [ -z "$(find "$(pf_dir "$PF")/spool/"{incoming,active,deferred,maildrop} -type f 2>/dev/null | head -n 1)" ]; }
 # cpu_ticks PID - user + system time of a process, in clock ticks
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 TICK=$(getconf CLK_TCK)
@@ -189,16 +204,21 @@ source_rate() {
 	fi
 	awk -v m="$m" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", m / (ns / 1e9) }'
 }
-# order R NAME... - the names, reversed in even rounds: neighbours (the
-# figures compared: no-op and mxbypass, memory and redis) are measured
-# first and second alike, each pair back to back
+# order R NAME... - the names, turned by one place every two rounds and
+# reversed in even rounds: each pair of rounds measures neighbours (the
+# figures compared: no-op and mxbypass, memory and redis) first and second
+# alike, and over the rounds every name runs in every place of a round,
+# for the place moves the rate too (RESULTS.md, "the conversation counted")
 order() {
-	local r=$1 i
+	local r=$1 i k
 	shift
+	local names=("$@") turned=()
+	k=$(((r - 1) / 2 % $#))
+	for ((i = 0; i < $#; i++)); do turned+=("${names[(i + k) % $#]}"); done
 	if [ $((r % 2)) = 0 ]; then
-		for ((i = $#; i >= 1; i--)); do printf '%s ' "${!i}"; done
+		for ((i = $# - 1; i >= 0; i--)); do printf '%s ' "${turned[i]}"; done
 	else
-		printf '%s ' "$@"
+		printf '%s ' "${turned[@]}"
 	fi
 }
 # rcpt_time LABEL - RCPT time with one session, memory against redis: the

@@ -1,10 +1,10 @@
 # steady.sh - the benchmark's steady-load section (sourced by run.sh, with
-# its Postfix instances and milter running): a domain whose MX set lives
+# its Postfix instance and milters running): a domain whose MX set lives
 # 2 s (the milter at MinTTL 0) under a steady load for BENCH_STEADY
 # seconds (60), BENCH_STEADY_RATE messages a second (20) over
-# BENCH_STEADY_SESSIONS sessions (2), through the Postfix instance of
-# mxbypass-milter. Without refresh ahead each expiry would send a
-# recipient to DNS (some 30 in a minute); with it only the first waits.
+# BENCH_STEADY_SESSIONS sessions (2), through mxbypass-milter's smtpd.
+# Without refresh ahead each expiry would send a recipient to DNS (some
+# 30 in a minute); with it only the first waits.
 # Prints the recipients that waited on DNS (dns-misses + dns-joins of the
 # milter's totals line, over the section: 1, the first) and the
 # refreshes made.
