@@ -41,9 +41,11 @@ store_conf() {
 		"$2" "$PREFIX" "$TIMEOUT" "${3:-}" >>"$1"
 }
 
-# once NAME PATTERN WHAT - exactly one log line matches
+# once NAME PATTERN WHAT - exactly one log line matches (waiting for the
+# first: a daemon logs how its store started after its socket appears)
 once() {
 	local n
+	wait_for dlog_count_above "$1" "$2" 0
 	n=$(dlog_count "$1" "$2")
 	[ "$n" = 1 ] || { grep -E -- "$2" "$T/$1.log" >&2; fail "$1: $3 logged $n times, expected once"; }
 }
