@@ -352,8 +352,9 @@ why=$(grep -o 'is away (.*)' "$T/A.log" | tail -n 1)
 echo "# slow Redis: the decision needing it took $slow ms (RedisTimeout $TIMEOUT ms), the next $next ms; A: $why"
 [ "$slow" -le $((TIMEOUT + 300)) ] || fail "slow Redis: the decision took $slow ms, RedisTimeout is $TIMEOUT ms"
 case $why in
-*"retry: no answer within RedisTimeout"*)
-	# this decision found Redis silent: it waited RedisTimeout, not less
+*"retry: no answer within RedisTimeout"*|*"evidence: no answer within RedisTimeout"*)
+	# this decision found Redis silent, reading the retry memory or the
+	# evidence before it: it waited RedisTimeout, not less
 	[ "$slow" -ge $((TIMEOUT - 20)) ] || fail "slow Redis: answered after $slow ms, before RedisTimeout?" ;;
 *"counters: no answer within RedisTimeout"*|*"PING: no answer within RedisTimeout"*|*"witness: no answer within RedisTimeout"*)
 	# the counter push, the connection's witness, or a connection
