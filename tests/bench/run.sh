@@ -34,8 +34,8 @@
 #      the recipients that waited on DNS after the first lookup, the
 #      refreshes made
 #
-# Section 1 also gives each milter's CPU time (user + system, from
-# /proc) per 1000 messages and, with perf(1) (package linux-perf), its
+# Sections 1 and 1c also give each milter's CPU time (user + system,
+# from /proc) per 1000 messages and, with perf(1) (package linux-perf), its
 # system calls and context switches per message: counted, not timed, so
 # they hold still where the host's noise moves the rates.
 #
@@ -221,6 +221,23 @@ order() {
 		printf '%s ' "${turned[@]}"
 	fi
 }
+# kernel_counts FILE - the milters' kernel work that source_rate counted
+# into FILE.{noop,mxbypass}.{sys,cs}: counted, not timed, what the
+# conversation saves
+kernel_counts() {
+	local kind f m n
+	if [ -z "$PERF" ]; then
+		echo "   (no perf: the milters' system calls and context switches are not counted)"
+		return
+	fi
+	for kind in sys:"system calls" cs:"context switches"; do
+		f=${kind%%:*}
+		[ -s "$1.mxbypass.$f" ] && [ -s "$1.noop.$f" ] || continue
+		m=$(cat "$1.mxbypass.$f") n=$(cat "$1.noop.$f")
+		printf '   milter %s per message: no-op %s, mxbypass %s (medians); mxbypass/no-op %s, paired (per round %s)\n' \
+			"${kind#*:}" "$(median $n)" "$(median $m)" "$(paired_median "$m" "$n")" "$(per_round "$m" "$n")"
+	done
+}
 # rcpt_time LABEL - RCPT time with one session, memory against redis: the
 # cost of the store on one decision, without the noise of a loaded host
 rcpt_time() {
@@ -280,16 +297,7 @@ done
 printf '   milter CPU, mxbypass/no-op: %s   median of the paired per-round ratios (target <= 1.00; per round %s)\n' \
 	"$(paired_median "$(cat "$T/cpu.mxbypass")" "$(cat "$T/cpu.noop")")" \
 	"$(per_round "$(cat "$T/cpu.mxbypass")" "$(cat "$T/cpu.noop")")"
-# the milters' kernel work, counted, not timed: what the conversation saves
-for kind in sys:"system calls" cs:"context switches"; do
-	[ -s "$T/cpu.mxbypass.${kind%%:*}" ] || continue
-	printf '   milter %s per message: no-op %s, mxbypass %s (medians); mxbypass/no-op %s, paired (per round %s)\n' \
-		"${kind#*:}" "$(median $(cat "$T/cpu.noop.${kind%%:*}"))" \
-		"$(median $(cat "$T/cpu.mxbypass.${kind%%:*}"))" \
-		"$(paired_median "$(cat "$T/cpu.mxbypass.${kind%%:*}")" "$(cat "$T/cpu.noop.${kind%%:*}")")" \
-		"$(per_round "$(cat "$T/cpu.mxbypass.${kind%%:*}")" "$(cat "$T/cpu.noop.${kind%%:*}")")"
-done
-[ -n "$PERF" ] || echo "   (no perf: the milters' system calls and context switches are not counted)"
+kernel_counts "$T/cpu"
 printf '   mxbypass/no-milter  %s\n' "$(ratio "$mxb" "$none")"
 if [ -n "$REDIS" ]; then
 	printf '   redis/memory        %s   median of the paired per-round ratios (target >= 0.95; per round %s)\n' \
@@ -331,6 +339,7 @@ printf '   mxbypass (log)/no-op   %s   median of the paired per-round ratios (pe
 printf '   milter CPU, mxbypass (log)/no-op: %s   median of the paired per-round ratios (per round %s)\n' \
 	"$(paired_median "$(cat "$T/cpu1c.mxbypass")" "$(cat "$T/cpu1c.noop")")" \
 	"$(per_round "$(cat "$T/cpu1c.mxbypass")" "$(cat "$T/cpu1c.noop")")"
+kernel_counts "$T/cpu1c"
 reconf "$conf" milter "Action tag"
 [ "${BENCH_ONLY:-}" != e2e ] || exit 0
 
